@@ -1,0 +1,347 @@
+"""The reactor proper: ``ReactorBase`` plus readiness dispatch over one ``ISelector``.
+
+One class serves every backend; the selector object is the only difference.
+
+Design notes
+------------
+The hot path is ``doIteration``: the selector's native ``(fd, mask)`` list is
+walked with the masks tested against the selector's own constants, the
+descriptor looked up in a plain dict, and ``doRead``/``doWrite`` called
+directly -- no per-event wrapper objects, no interface lookups, no logging
+context (DESIGN.md "Data path").  Only a descriptor's failure leaves the fast
+path, through ``_disconnect``, the one place that logs.
+
+The selector is told about an fd only when the union of its read and write
+interest changes, so ``addWriter`` on a reader costs one ``modify`` and
+nothing else.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+
+from zope.interface import classImplements, implementer
+
+from reactorsock import error
+from reactorsock.failure import Failure
+from reactorsock.interfaces import (
+    IReactorFDSet,
+    IReactorMulticast,
+    IReactorProcess,
+    IReactorSocket,
+    IReactorTCP,
+    IReactorUDP,
+    IReactorUNIX,
+)
+from reactorsock.reactor._base import ReactorBase
+from reactorsock.selector import READ, WRITE, new_selector
+
+__all__ = ["Reactor"]
+
+log = logging.getLogger("reactorsock.reactor")
+
+
+@implementer(IReactorFDSet)
+class Reactor(ReactorBase):
+    """A reactor over one selector backend (``"epoll"``, ``"poll"`` or ``"select"``)."""
+
+    def __init__(self, backend: str | None = None) -> None:
+        self._selector = new_selector(backend)
+        self.backend = self._selector.name
+        self._readers: dict[int, object] = {}
+        self._writers: dict[int, object] = {}
+        self._events: dict[int, int] = {}
+        self._internal: set[object] = set()
+        super().__init__()
+        self._internal.add(self._waker)
+        self.addReader(self._waker)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backend={self.backend} running={self.running}>"
+
+    # -- IReactorFDSet -----------------------------------------------------
+
+    def _fd_of(self, desc: object, table: dict[int, object]) -> int:
+        try:
+            fd = desc.fileno()
+        except (ValueError, OSError):
+            fd = -1
+        if fd >= 0 and table.get(fd) is desc:
+            return fd
+        # Closed (fileno() == -1) or renumbered: find it by identity.
+        for known, d in table.items():
+            if d is desc:
+                return known
+        return fd
+
+    def _set_events(self, fd: int, events: int) -> None:
+        old = self._events.get(fd, 0)
+        if events == old:
+            return
+        sel = self._selector
+        if not events:
+            del self._events[fd]
+            try:
+                sel.unregister(fd)
+            except KeyError:
+                pass  # already forgotten (closed behind our back)
+            return
+        self._events[fd] = events
+        if old:
+            sel.modify(fd, events)
+        else:
+            sel.register(fd, events)
+
+    def addReader(self, reader: object) -> None:
+        """See ``IReactorFDSet.addReader``."""
+        fd = reader.fileno()
+        if fd < 0:
+            raise ValueError(f"{reader!r} has no file descriptor (closed?)")
+        fd = int(fd)
+        self._readers[fd] = reader
+        self._set_events(fd, self._events.get(fd, 0) | READ)
+
+    def addWriter(self, writer: object) -> None:
+        """See ``IReactorFDSet.addWriter``."""
+        fd = writer.fileno()
+        if fd < 0:
+            raise ValueError(f"{writer!r} has no file descriptor (closed?)")
+        fd = int(fd)
+        self._writers[fd] = writer
+        self._set_events(fd, self._events.get(fd, 0) | WRITE)
+
+    def removeReader(self, reader: object) -> None:
+        """See ``IReactorFDSet.removeReader``."""
+        fd = self._fd_of(reader, self._readers)
+        if self._readers.get(fd) is reader:
+            del self._readers[fd]
+            self._set_events(fd, self._events.get(fd, 0) & ~READ)
+
+    def removeWriter(self, writer: object) -> None:
+        """See ``IReactorFDSet.removeWriter``."""
+        fd = self._fd_of(writer, self._writers)
+        if self._writers.get(fd) is writer:
+            del self._writers[fd]
+            self._set_events(fd, self._events.get(fd, 0) & ~WRITE)
+
+    def getReaders(self) -> list[object]:
+        """See ``IReactorFDSet.getReaders``."""
+        return [r for r in self._readers.values() if r not in self._internal]
+
+    def getWriters(self) -> list[object]:
+        """See ``IReactorFDSet.getWriters``."""
+        return [w for w in self._writers.values() if w not in self._internal]
+
+    def removeAll(self) -> list[object]:
+        """See ``IReactorFDSet.removeAll``."""
+        removed: list[object] = []
+        for desc in self.getReaders():
+            self.removeReader(desc)
+            removed.append(desc)
+        for desc in self.getWriters():
+            self.removeWriter(desc)
+            if desc not in removed:
+                removed.append(desc)
+        return removed
+
+    def disconnectAll(self) -> None:
+        """Drop every descriptor with ``ConnectionLost`` (at shutdown)."""
+        for desc in self.removeAll():
+            try:
+                desc.connectionLost(Failure(error.ConnectionLost("reactor shut down")))
+            except BaseException:
+                log.exception("Error in connectionLost of %r at shutdown", desc)
+
+    # -- the loop ----------------------------------------------------------
+
+    def doIteration(self, timeout: float | None) -> None:
+        """Wait up to timeout seconds for readiness and dispatch it."""
+        sel = self._selector
+        readers, writers = self._readers, self._writers
+        READ_EVENTS, WRITE_EVENTS, INVALID = (  # noqa: N806 - constants
+            sel.READ_EVENTS,
+            sel.WRITE_EVENTS,
+            sel.INVALID_EVENTS,
+        )
+        for fd, mask in sel.poll(timeout):
+            if mask & INVALID:
+                self._drop_invalid(fd)
+                continue
+            if mask & READ_EVENTS:
+                fdesc = readers.get(fd)
+                if fdesc is not None:
+                    try:
+                        why = fdesc.doRead()
+                    except BaseException as e:
+                        why = self._raised(fdesc, e)
+                    if why is not None:
+                        self._disconnect(fdesc, why)
+                        continue
+            if mask & WRITE_EVENTS:
+                fdesc = writers.get(fd)
+                if fdesc is not None:
+                    try:
+                        why = fdesc.doWrite()
+                    except BaseException as e:
+                        why = self._raised(fdesc, e)
+                    if why is not None:
+                        self._disconnect(fdesc, why)
+
+    def _raised(self, fdesc: object, exc: BaseException) -> Failure:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise exc
+        f = Failure(exc)
+        log.error("Unhandled error in %s:\n%s", _prefix(fdesc), f.getTraceback())
+        return f
+
+    def _disconnect(self, fdesc: object, why: object) -> None:
+        self.removeReader(fdesc)
+        self.removeWriter(fdesc)
+        reason = why if isinstance(why, Failure) else Failure(why)
+        try:
+            fdesc.connectionLost(reason)
+        except BaseException:
+            log.exception("Error in connectionLost of %s", _prefix(fdesc))
+
+    def _drop_invalid(self, fd: int) -> None:
+        # The selector has already forgotten fd: forget it here and tell the owners.
+        self._events.pop(fd, None)
+        owners = []
+        for table in (self._readers, self._writers):
+            desc = table.pop(fd, None)
+            if desc is not None and desc not in owners:
+                owners.append(desc)
+        for desc in owners:
+            log.warning(
+                "%s: fd %d was closed while the reactor watched it; dropping it", _prefix(desc), fd
+            )
+            err = OSError(errno.EBADF, f"fd {fd} was closed while being watched")
+            try:
+                desc.connectionLost(Failure(error.ConnectionLost(err)))
+            except BaseException:
+                log.exception("Error in connectionLost of %s", _prefix(desc))
+
+    def close(self) -> None:
+        """Release the selector and the waker; the reactor is unusable afterwards."""
+        self._selector.close()
+        self._waker.close()
+
+
+def _prefix(desc: object) -> str:
+    try:
+        return desc.logPrefix()
+    except Exception:
+        return repr(desc)
+
+
+# ---------------------------------------------------------------------------
+# Transports.  Each method hands off to its transport module, imported on
+# first use so that a reactor that only times calls loads no socket code.
+
+
+def _listen_tcp(self, port: int, factory, backlog: int = 50, interface: str = ""):
+    """See ``IReactorTCP.listenTCP``."""
+    from reactorsock.tcp import Port
+
+    p = Port(self, factory, port, interface, backlog)
+    p.startListening()
+    return p
+
+
+def _connect_tcp(self, host: str, port: int, factory, timeout: float = 30, bindAddress=None):
+    """See ``IReactorTCP.connectTCP``."""
+    from reactorsock.tcp import Connector
+
+    c = Connector(self, host, port, factory, timeout, bindAddress)
+    c.connect()
+    return c
+
+
+def _listen_udp(self, port: int, protocol, interface: str = "", maxPacketSize: int = 8192):
+    """See ``IReactorUDP.listenUDP``."""
+    from reactorsock.udp import listen_udp
+
+    return listen_udp(self, port, protocol, interface, maxPacketSize)
+
+
+def _listen_multicast(
+    self, port: int, protocol, interface: str = "", maxPacketSize: int = 8192, listenMultiple=False
+):
+    """See ``IReactorMulticast.listenMulticast``."""
+    from reactorsock.udp import listen_multicast
+
+    return listen_multicast(self, port, protocol, interface, maxPacketSize, listenMultiple)
+
+
+def _listen_unix(self, address, factory, backlog: int = 50, mode: int = 0o666, wantPID=False):
+    """See ``IReactorUNIX.listenUNIX``."""
+    from reactorsock.unix import listen_unix
+
+    return listen_unix(self, address, factory, backlog, mode, wantPID)
+
+
+def _connect_unix(self, address, factory, timeout: float = 30, checkPID: bool = False):
+    """See ``IReactorUNIX.connectUNIX``."""
+    from reactorsock.unix import connect_unix
+
+    return connect_unix(self, address, factory, timeout, checkPID)
+
+
+def _adopt_stream_port(self, fileDescriptor, addressFamily, factory):
+    """See ``IReactorSocket.adoptStreamPort``."""
+    from reactorsock.tcp import adopt_stream_port
+
+    return adopt_stream_port(self, fileDescriptor, addressFamily, factory)
+
+
+def _adopt_stream_connection(self, fileDescriptor, addressFamily, factory):
+    """See ``IReactorSocket.adoptStreamConnection``."""
+    from reactorsock.tcp import adopt_stream_connection
+
+    return adopt_stream_connection(self, fileDescriptor, addressFamily, factory)
+
+
+def _adopt_datagram_port(self, fileDescriptor, addressFamily, protocol, maxPacketSize=8192):
+    """See ``IReactorSocket.adoptDatagramPort``."""
+    from reactorsock.udp import adopt_datagram_port
+
+    return adopt_datagram_port(self, fileDescriptor, addressFamily, protocol, maxPacketSize)
+
+
+def _spawn_process(
+    self,
+    processProtocol,
+    executable,
+    args=(),
+    env=None,
+    path=None,
+    uid=None,
+    gid=None,
+    usePTY=False,
+    childFDs=None,
+):
+    """See ``IReactorProcess.spawnProcess``."""
+    from reactorsock.process import spawn_process
+
+    return spawn_process(
+        self, processProtocol, executable, args, env, path, uid, gid, usePTY, childFDs
+    )
+
+
+Reactor.listenTCP = _listen_tcp
+Reactor.connectTCP = _connect_tcp
+Reactor.listenUDP = _listen_udp
+Reactor.listenMulticast = _listen_multicast
+Reactor.listenUNIX = _listen_unix
+Reactor.connectUNIX = _connect_unix
+Reactor.adoptStreamPort = _adopt_stream_port
+Reactor.adoptStreamConnection = _adopt_stream_connection
+Reactor.adoptDatagramPort = _adopt_datagram_port
+Reactor.spawnProcess = _spawn_process
+classImplements(
+    Reactor, IReactorTCP, IReactorUDP, IReactorMulticast, IReactorSocket, IReactorProcess
+)
+if hasattr(socket, "AF_UNIX"):
+    classImplements(Reactor, IReactorUNIX)

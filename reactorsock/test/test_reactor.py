@@ -1,0 +1,531 @@
+"""Tests for the reactor core on every backend: time, triggers, threads, fd sets, signals."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+from zope.interface.verify import verifyObject
+
+from reactorsock import error
+from reactorsock.defer import Deferred
+from reactorsock.interfaces import (
+    IDelayedCall,
+    IReactorCore,
+    IReactorFDSet,
+    IReactorThreads,
+    IReactorTime,
+)
+from reactorsock.reactor import _uninstall as uninstall_default
+from reactorsock.reactor import get_reactor, install, new_reactor
+from reactorsock.test._util import iterate_until, run_until
+from reactorsock.threads import blockingCallFromThread
+
+
+@pytest.mark.parametrize("iface", [IReactorCore, IReactorTime, IReactorFDSet, IReactorThreads])
+def test_provides(reactor, iface):
+    assert verifyObject(iface, reactor)
+
+
+def test_delayed_call_provides(reactor):
+    dc = reactor.callLater(1, lambda: None)
+    assert verifyObject(IDelayedCall, dc)
+    dc.cancel()
+
+
+def test_backend_named(reactor, request):
+    assert reactor.backend == request.node.callspec.params["reactor"]
+
+
+# -- construction ------------------------------------------------------------
+
+
+def test_unknown_backend_names_choices():
+    with pytest.raises(ValueError, match="epoll, poll, select"):
+        new_reactor("kqueue")
+
+
+def test_environment_chooses_backend(monkeypatch):
+    monkeypatch.setenv("REACTORSOCK_REACTOR", "select")
+    r = new_reactor()
+    try:
+        assert r.backend == "select"
+    finally:
+        r.close()
+
+
+def test_install_and_get_reactor(monkeypatch):
+    uninstall_default()
+    try:
+        r = install("poll")
+        assert get_reactor() is r
+        with pytest.raises(RuntimeError, match="already installed"):
+            install("select")
+    finally:
+        uninstall_default()
+        r.close()
+
+
+# -- run / stop / crash ------------------------------------------------------
+
+
+def test_run_stop_and_triggers_in_order(reactor):
+    seen = []
+    for event in ("startup", "shutdown"):
+        for phase in ("after", "during", "before"):
+            reactor.addSystemEventTrigger(phase, event, seen.append, (phase, event))
+    reactor.callWhenRunning(lambda: seen.append(("running", reactor.running)))
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert seen == [
+        ("before", "startup"),
+        ("during", "startup"),
+        ("after", "startup"),
+        ("running", True),
+        ("before", "shutdown"),
+        ("during", "shutdown"),
+        ("after", "shutdown"),
+    ]
+    assert not reactor.running
+
+
+def test_before_shutdown_deferred_holds_shutdown(reactor):
+    seen = []
+    held = Deferred()
+
+    def before():
+        seen.append("before")
+        reactor.callLater(0.05, held.callback, None)
+        return held
+
+    reactor.addSystemEventTrigger("before", "shutdown", before)
+    reactor.addSystemEventTrigger(
+        "during", "shutdown", lambda: seen.append(("during", held.called))
+    )
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert seen == ["before", ("during", True)]
+
+
+def test_remove_system_event_trigger(reactor):
+    seen = []
+    handle = reactor.addSystemEventTrigger("before", "startup", seen.append, 1)
+    reactor.removeSystemEventTrigger(handle)
+    with pytest.raises(ValueError):
+        reactor.removeSystemEventTrigger(handle)
+    with pytest.raises(ValueError):
+        reactor.addSystemEventTrigger("sometime", "startup", seen.append)
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert seen == []
+
+
+def test_stop_when_not_running(reactor):
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.stop()
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.stop()
+    with pytest.raises(error.ReactorNotRestartable):
+        reactor.run(installSignalHandlers=False)
+
+
+def test_crash_skips_shutdown_triggers(reactor):
+    seen = []
+    reactor.addSystemEventTrigger("before", "shutdown", seen.append, "shutdown")
+    reactor.callWhenRunning(reactor.crash)
+    reactor.run(installSignalHandlers=False)
+    assert seen == [] and not reactor.running
+
+
+def test_call_when_running_while_running_calls_now(reactor):
+    seen = []
+
+    def started():
+        assert reactor.callWhenRunning(seen.append, "now") is None
+        seen.append("after")
+        reactor.stop()
+
+    reactor.callWhenRunning(started)
+    reactor.run(installSignalHandlers=False)
+    assert seen == ["now", "after"]
+
+
+# -- timed calls -------------------------------------------------------------
+
+
+def test_timed_calls_fire_in_order_and_never_early(reactor):
+    fired = []
+    start = reactor.seconds()
+    delays = [0.03, 0.0, 0.05, 0.01, 0.03, 0.02, 0.0]
+    for i, delay in enumerate(delays):
+        reactor.callLater(
+            delay, lambda i=i, delay=delay: fired.append((i, delay, reactor.seconds()))
+        )
+    reactor.callLater(0.08, reactor.stop)
+    reactor.callWhenRunning(lambda: None)
+    reactor.run(installSignalHandlers=False)
+    order = [i for i, _, _ in fired]
+    # By due time; equal due times in scheduling order.
+    assert order == sorted(range(len(delays)), key=lambda i: (delays[i], i))
+    for _, delay, when in fired:
+        assert when - start >= delay
+
+
+def test_cancelled_calls_never_fire(reactor):
+    fired = []
+    calls = [reactor.callLater(0.01, fired.append, i) for i in range(200)]
+    for dc in calls[::2]:
+        dc.cancel()
+    reactor.callLater(0.05, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert fired == list(range(1, 200, 2))
+    with pytest.raises(error.AlreadyCancelled):
+        calls[0].cancel()
+    with pytest.raises(error.AlreadyCalled):
+        calls[1].cancel()
+    assert not calls[0].active() and not calls[1].active()
+
+
+def test_raising_callback_is_logged_and_loop_goes_on(reactor, caplog):
+    fired = []
+
+    def boom():
+        raise ZeroDivisionError("boom in a timed call")
+
+    reactor.callLater(0, boom)
+    reactor.callLater(0, fired.append, "next")
+    reactor.callLater(0.01, reactor.stop)
+    with caplog.at_level(logging.ERROR, logger="reactorsock.reactor"):
+        reactor.run(installSignalHandlers=False)
+    assert fired == ["next"]
+    assert "boom in a timed call" in caplog.text
+
+
+def test_reset_and_delay_move_calls(reactor):
+    fired = []
+    a = reactor.callLater(0.01, fired.append, "a")
+    b = reactor.callLater(0.02, fired.append, "b")
+    a.reset(0.04)
+    b.delay(0.01)  # now due at +0.03
+    assert sorted(reactor.getDelayedCalls(), key=lambda dc: dc.getTime()) == [b, a]
+    reactor.callLater(0.06, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert fired == ["b", "a"]
+    assert reactor.getDelayedCalls() == []
+
+
+def test_many_resets_do_not_grow_the_heap_without_bound(reactor):
+    dc = reactor.callLater(10, lambda: None)
+    for _ in range(10_000):
+        dc.reset(10)
+    assert reactor.getDelayedCalls() == [dc]
+    assert len(reactor._pending) < 200
+    dc.cancel()
+
+
+@pytest.mark.parametrize("delay", [-1, float("nan"), float("inf")])
+def test_call_later_rejects_bad_delay(reactor, delay):
+    with pytest.raises(ValueError):
+        reactor.callLater(delay, lambda: None)
+
+
+def test_timeout_sleeps_rather_than_spins(reactor):
+    """A lone timed call 0.1 s away costs a handful of iterations, not a busy loop."""
+    iterations = []
+    real = reactor.doIteration
+
+    def counting(timeout):
+        iterations.append(timeout)
+        real(timeout)
+
+    reactor.doIteration = counting
+    reactor.callLater(0.1, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert len(iterations) < 10
+
+
+# -- threads -----------------------------------------------------------------
+
+
+def test_call_from_thread_8_threads_x_10000_none_lost(reactor):
+    n_threads, per_thread = 8, 10_000
+    got = [0] * n_threads
+    last = [-1] * n_threads
+    order_ok = [True]
+
+    def record(t, i):
+        if i != last[t] + 1:
+            order_ok[0] = False
+        last[t] = i
+        got[t] += 1
+
+    def worker(t):
+        for i in range(per_thread):
+            reactor.callFromThread(record, t, i)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
+
+    def start():
+        for th in threads:
+            th.start()
+
+    def check():
+        if sum(got) == n_threads * per_thread:
+            reactor.stop()
+        else:
+            reactor.callLater(0.01, check)
+
+    reactor.callWhenRunning(start)
+    reactor.callWhenRunning(check)
+    watchdog = reactor.callLater(30, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    for th in threads:
+        th.join(5)
+    watchdog.cancel() if watchdog.active() else None
+    assert sum(got) == n_threads * per_thread
+    assert order_ok[0], "calls from one thread ran out of order"
+
+
+def test_stop_from_another_thread(reactor):
+    def later():
+        time.sleep(0.05)
+        reactor.callFromThread(reactor.stop)
+
+    threading.Thread(target=later).start()
+    watchdog = reactor.callLater(10, reactor.crash)
+    t0 = time.monotonic()
+    reactor.run(installSignalHandlers=False)
+    assert time.monotonic() - t0 < 5
+    assert watchdog.active()
+    watchdog.cancel()
+
+
+def test_call_from_thread_wakes_a_sleeping_loop(reactor):
+    """With no timed call at all the loop sleeps in poll(None); a thread's call wakes it."""
+    woke = []
+
+    def later():
+        time.sleep(0.05)
+        reactor.callFromThread(woke.append, time.monotonic())
+
+    threading.Thread(target=later).start()
+    t0 = time.monotonic()
+    deadline = t0 + 5
+    while not woke and time.monotonic() < deadline:
+        reactor.iterate(1.0)  # wakes early only if the waker works
+    assert woke and woke[0] - t0 < 1.0
+
+
+def test_call_in_thread_runs_in_bounded_pool(reactor):
+    reactor.suggestThreadPoolSize(3)
+    lock = threading.Lock()
+    active, peak, done = [0], [0], []
+
+    def job(i):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.01)
+        with lock:
+            active[0] -= 1
+        reactor.callFromThread(done.append, (i, threading.current_thread().name))
+
+    for i in range(20):
+        reactor.callInThread(job, i)
+    iterate_until(reactor, lambda: len(done) == 20)
+    assert 1 <= peak[0] <= 3
+    assert all(name != threading.current_thread().name for _, name in done)
+
+
+def test_defer_to_thread_and_blocking_call_from_thread(reactor):
+    def in_thread(x):
+        # Back into the loop and wait for it, from the worker thread.
+        doubled = blockingCallFromThread(reactor, lambda: x * 2)
+        return doubled + 1
+
+    assert run_until(reactor, reactor.deferToThread(in_thread, 20)) == 41
+    with pytest.raises(ZeroDivisionError):
+        run_until(reactor, reactor.deferToThread(lambda: 1 / 0))
+
+
+def test_thread_pool_stops_at_shutdown(reactor):
+    pool = reactor.getThreadPool()
+    reactor.callInThread(time.sleep, 0.01)
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert pool.joined and pool.threads == []
+
+
+def test_resolve_localhost(reactor):
+    assert run_until(reactor, reactor.resolve("localhost")) == "127.0.0.1"
+    with pytest.raises(error.DNSLookupError):
+        run_until(reactor, reactor.resolve("no-such-host.invalid"), timeout=15)
+
+
+# -- fd sets -----------------------------------------------------------------
+
+
+class Pipe:
+    """A minimal read/write descriptor over one end of a socketpair."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        sock.setblocking(False)
+        self.data = b""
+        self.reads = self.writes = 0
+        self.lost = []
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def doRead(self):
+        self.reads += 1
+        try:
+            chunk = self.sock.recv(65536)
+        except BlockingIOError:
+            return None
+        if not chunk:
+            return error.ConnectionDone()
+        self.data += chunk
+        return None
+
+    def doWrite(self):
+        self.writes += 1
+
+    def connectionLost(self, reason):
+        self.lost.append(reason)
+
+    def logPrefix(self):
+        return "Pipe"
+
+
+def test_add_remove_readers_and_writers(reactor):
+    a, b = socket.socketpair()
+    with a, b:
+        pa = Pipe(a)
+        reactor.addReader(pa)
+        reactor.addWriter(pa)
+        assert reactor.getReaders() == [pa] and reactor.getWriters() == [pa]
+        b.send(b"hello")
+        iterate_until(reactor, lambda: pa.data == b"hello" and pa.writes > 0)
+        reactor.removeWriter(pa)
+        writes = pa.writes
+        reactor.iterate(0.01)
+        assert pa.writes == writes
+        reactor.removeWriter(pa)  # no error when not watched
+        assert reactor.getWriters() == []
+        assert reactor.removeAll() == [pa]
+        assert reactor.getReaders() == []
+
+
+def test_eof_returned_from_do_read_disconnects(reactor):
+    a, b = socket.socketpair()
+    with a:
+        pa = Pipe(a)
+        reactor.addReader(pa)
+        b.close()
+        iterate_until(reactor, lambda: pa.lost)
+        assert pa.lost[0].check(error.ConnectionDone)
+        assert reactor.getReaders() == []
+
+
+def test_exception_in_do_read_is_logged_and_disconnects(reactor, caplog):
+    a, b = socket.socketpair()
+    with a, b:
+        pa = Pipe(a)
+        pa.doRead = lambda: 1 / 0
+        reactor.addReader(pa)
+        b.send(b"x")
+        with caplog.at_level(logging.ERROR, logger="reactorsock.reactor"):
+            iterate_until(reactor, lambda: pa.lost)
+        assert pa.lost[0].check(ZeroDivisionError)
+        assert "ZeroDivisionError" in caplog.text
+        assert reactor.getReaders() == []
+
+
+def test_reader_closed_behind_our_back_neither_spins_nor_crashes(reactor):
+    a, b = socket.socketpair()
+    pa = Pipe(a)
+    reactor.addReader(pa)
+    b.send(b"pending data")
+    a.close()  # without removeReader
+    b.close()
+    fired = []
+    reactor.callLater(0.2, fired.append, True)
+    for _ in range(100):
+        if fired:
+            break
+        reactor.iterate(0.05)
+    assert fired, "timed calls stopped running"
+    # A spinning loop would call doRead thousands of times.
+    assert pa.reads < 5
+    # epoll silently forgets a closed fd; poll and select report it: then it is dropped.
+    if pa.lost:
+        assert pa.lost[0].check(error.ConnectionLost)
+        assert reactor.getReaders() == []
+    reactor.removeReader(pa)
+    assert reactor.getReaders() == []
+
+
+def test_add_reader_rejects_closed_descriptor(reactor):
+    class Closed(Pipe):
+        def fileno(self):
+            return -1
+
+    a, b = socket.socketpair()
+    with a, b, pytest.raises(ValueError):
+        reactor.addReader(Closed(a))
+
+
+# -- signals -----------------------------------------------------------------
+
+_SIGNAL_CHILD = textwrap.dedent(
+    """
+    import sys
+    from reactorsock.reactor import new_reactor
+    r = new_reactor(sys.argv[1])
+    r.addSystemEventTrigger("after", "shutdown", lambda: print("shutdown done", flush=True))
+    r.callWhenRunning(lambda: print("running", flush=True))
+    r.run()
+    print("run returned", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_signal_stops_the_loop_in_order(reactor, signame):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SIGNAL_CHILD, reactor.backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert out.split("\n")[:2] == ["shutdown done", "run returned"]
+    assert f"Received {signame}" in err or err == ""
+
+
+def test_fd_count_stable_across_reactors():
+    before = len(os.listdir("/proc/self/fd"))
+    for name in ("select", "poll", "epoll"):
+        r = new_reactor(name)
+        r.close()
+    assert len(os.listdir("/proc/self/fd")) == before
