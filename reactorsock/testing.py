@@ -1,0 +1,816 @@
+"""Fakes for testing protocols and factories without sockets or a running loop.
+
+- ``StringTransport``: a transport that records what is written.
+- ``StringTransportWithDisconnection``: one that also calls ``connectionLost``.
+- ``MemoryReactor``/``MemoryReactorClock``: reactors that record
+  ``listenTCP``/``connectTCP``/... calls instead of doing them.
+- ``FakeTransport``, ``IOPump``, ``connect_pair`` and
+  ``connectedServerAndClient``: a client and a server protocol wired to each
+  other in memory, with bytes moved by explicit ``pump()``/``flush()`` calls
+  (Twisted's ``iosim``).
+
+Nothing here touches the network or real time; combine with
+:class:`reactorsock.task.Clock` for timing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+from io import BytesIO
+from typing import Any
+
+from zope.interface import implementer
+
+from reactorsock import error
+from reactorsock.address import IPv4Address, IPv6Address, UNIXAddress
+from reactorsock.defer import fail, succeed
+from reactorsock.failure import Failure
+from reactorsock.interfaces import (
+    IConnector,
+    IConsumer,
+    IHalfCloseableProtocol,
+    IListeningPort,
+    IPushProducer,
+    IReactorCore,
+    IReactorFDSet,
+    IReactorSocket,
+    IReactorSSL,
+    IReactorTCP,
+    IReactorTime,
+    IReactorUDP,
+    IReactorUNIX,
+    ITCPTransport,
+)
+from reactorsock.task import Clock
+
+__all__ = [
+    "StringTransport",
+    "StringTransportWithDisconnection",
+    "FakePort",
+    "FakeConnector",
+    "MemoryReactor",
+    "MemoryReactorClock",
+    "FakeTransport",
+    "IOPump",
+    "connect_pair",
+    "connectedServerAndClient",
+]
+
+
+# --------------------------------------------------------------------------
+# StringTransport
+
+
+@implementer(ITCPTransport, IConsumer, IPushProducer)
+class StringTransport:
+    """A TCP transport that keeps what is written in ``io`` (a ``BytesIO``).
+
+    ``value()`` returns everything written since the last ``clear()``.
+    ``loseConnection`` and ``abortConnection`` only set ``disconnecting``
+    (and ``aborted``); ``loseWriteConnection`` sets ``writeDisconnecting``.
+    As a push producer (the reading side of the connection) it records
+    ``producerState``: ``"producing"``, ``"paused"`` or ``"stopped"``.
+    """
+
+    def __init__(self, hostAddress: Any = None, peerAddress: Any = None) -> None:
+        self.clear()
+        self.hostAddress = hostAddress or IPv4Address("TCP", "10.0.0.1", 12345)
+        self.peerAddress = peerAddress or IPv4Address("TCP", "10.0.0.2", 54321)
+        self.connected = True
+        self.disconnecting = False
+        self.aborted = False
+        self.writeDisconnecting = False
+        self.producer: Any = None
+        self.streaming: bool | None = None
+        self.producerState = "producing"
+        self.tcpNoDelay = False
+        self.tcpKeepAlive = False
+
+    def clear(self) -> None:
+        """Forget what was written so far."""
+        self.io = BytesIO()
+
+    def value(self) -> bytes:
+        """Everything written since the last ``clear()``."""
+        return self.io.getvalue()
+
+    def write(self, data: bytes) -> None:
+        """See ``ITransport.write``; ``TypeError`` for ``str``."""
+        if isinstance(data, str):
+            raise TypeError("write() takes bytes, not str")
+        self.io.write(data)
+
+    def writeSequence(self, data: Any) -> None:
+        """See ``ITransport.writeSequence``."""
+        for chunk in data:
+            self.write(chunk)
+
+    def loseConnection(self) -> None:
+        """See ``ITransport.loseConnection``; sets ``disconnecting``."""
+        self.disconnecting = True
+
+    def abortConnection(self) -> None:
+        """See ``ITCPTransport.abortConnection``; sets ``disconnecting`` and ``aborted``."""
+        self.aborted = True
+        self.loseConnection()
+
+    def loseWriteConnection(self) -> None:
+        """See ``ITCPTransport.loseWriteConnection``; sets ``writeDisconnecting``."""
+        self.writeDisconnecting = True
+
+    def getPeer(self) -> Any:
+        """See ``ITransport.getPeer``: ``peerAddress``, by default TCP 10.0.0.2:54321."""
+        return self.peerAddress
+
+    def getHost(self) -> Any:
+        """See ``ITransport.getHost``: ``hostAddress``, by default TCP 10.0.0.1:12345."""
+        return self.hostAddress
+
+    def getTcpNoDelay(self) -> bool:
+        """See ``ITCPTransport.getTcpNoDelay``; the recorded ``tcpNoDelay``."""
+        return self.tcpNoDelay
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpNoDelay``; records ``tcpNoDelay``."""
+        self.tcpNoDelay = bool(enabled)
+
+    def getTcpKeepAlive(self) -> bool:
+        """See ``ITCPTransport.getTcpKeepAlive``; the recorded ``tcpKeepAlive``."""
+        return self.tcpKeepAlive
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpKeepAlive``; records ``tcpKeepAlive``."""
+        self.tcpKeepAlive = bool(enabled)
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """See ``IConsumer.registerProducer``; records ``producer`` and ``streaming``."""
+        if self.producer is not None:
+            raise RuntimeError("a producer is already registered")
+        self.producer = producer
+        self.streaming = streaming
+
+    def unregisterProducer(self) -> None:
+        """See ``IConsumer.unregisterProducer``; ``RuntimeError`` if none is registered."""
+        if self.producer is None:
+            raise RuntimeError("no producer is registered")
+        self.producer = None
+        self.streaming = None
+
+    def _check_state(self) -> None:
+        if self.disconnecting:
+            raise RuntimeError("cannot pause or resume producing after loseConnection")
+        if self.producerState == "stopped":
+            raise RuntimeError("cannot pause or resume a stopped producer")
+
+    def pauseProducing(self) -> None:
+        """See ``IPushProducer.pauseProducing``; ``producerState`` becomes "paused"."""
+        self._check_state()
+        self.producerState = "paused"
+
+    def resumeProducing(self) -> None:
+        """See ``IPushProducer.resumeProducing``; ``producerState`` becomes "producing"."""
+        self._check_state()
+        self.producerState = "producing"
+
+    def stopProducing(self) -> None:
+        """See ``IProducer.stopProducing``; ``producerState`` becomes "stopped"."""
+        self.producerState = "stopped"
+
+
+class StringTransportWithDisconnection(StringTransport):
+    """A ``StringTransport`` whose close reaches the protocol.
+
+    Set ``protocol``; the first ``loseConnection`` then calls
+    ``protocol.connectionLost`` with ``ConnectionDone`` (``abortConnection``:
+    ``ConnectionAborted``), and later calls do nothing.
+    """
+
+    protocol: Any = None
+
+    def loseConnection(self) -> None:
+        """Close, and tell the protocol once."""
+        self._close(error.ConnectionDone())
+
+    def abortConnection(self) -> None:
+        """Close at once, and tell the protocol once."""
+        self.aborted = True
+        self._close(error.ConnectionAborted())
+
+    def _close(self, reason: BaseException) -> None:
+        self.disconnecting = True
+        if self.connected:
+            self.connected = False
+            self.protocol.connectionLost(Failure(reason))
+
+
+# --------------------------------------------------------------------------
+# MemoryReactor
+
+
+def _ip_address(kind: str, host: str, port: int) -> IPv4Address | IPv6Address:
+    if ":" in host:
+        return IPv6Address(kind, host, port)  # type: ignore[arg-type]
+    return IPv4Address(kind, host or "0.0.0.0", port)  # type: ignore[arg-type]
+
+
+@implementer(IListeningPort)
+class FakePort:
+    """The listening port a ``MemoryReactor`` returns; ``listening`` tells its state."""
+
+    def __init__(self, address: Any) -> None:
+        self._address = address
+        self.listening = True
+
+    def startListening(self) -> None:
+        """See ``IListeningPort.startListening``."""
+        self.listening = True
+
+    def stopListening(self) -> Any:
+        """See ``IListeningPort.stopListening``; returns a fired Deferred."""
+        self.listening = False
+        return succeed(None)
+
+    def getHost(self) -> Any:
+        """See ``IListeningPort.getHost``."""
+        return self._address
+
+
+@implementer(IConnector)
+class FakeConnector:
+    """The connector a ``MemoryReactor`` returns.
+
+    Records ``connectCount`` (calls to ``connect``), ``stoppedConnecting``
+    and ``disconnected``; it never connects anything.
+    """
+
+    def __init__(self, address: Any) -> None:
+        self._address = address
+        self.connectCount = 0
+        self.stoppedConnecting = False
+        self.disconnected = False
+
+    def getDestination(self) -> Any:
+        """See ``IConnector.getDestination``."""
+        return self._address
+
+    def connect(self) -> None:
+        """See ``IConnector.connect``; counts the call."""
+        self.connectCount += 1
+
+    def stopConnecting(self) -> None:
+        """See ``IConnector.stopConnecting``; sets ``stoppedConnecting``."""
+        self.stoppedConnecting = True
+
+    def disconnect(self) -> None:
+        """See ``IConnector.disconnect``; sets ``disconnected``."""
+        self.disconnected = True
+
+
+@implementer(
+    IReactorCore,
+    IReactorTCP,
+    IReactorUDP,
+    IReactorUNIX,
+    IReactorSSL,
+    IReactorSocket,
+    IReactorFDSet,
+)
+class MemoryReactor:
+    """A reactor that records what it is asked to do and does none of it.
+
+    Each ``listen*``/``connect*``/``adopt*`` call appends its arguments as a
+    tuple to a list named after it (``tcpServers``, ``tcpClients``,
+    ``udpServers``, ``unixServers``, ``unixClients``, ``sslServers``,
+    ``sslClients``, ``adoptedPorts``, ``adoptedStreamConnections``,
+    ``adoptedDatagramPorts``), in the argument order of the method, and
+    returns a ``FakePort`` or ``FakeConnector`` (also kept in
+    ``connectors``).  ``connect*`` calls ``factory.startedConnecting``.
+    ``run()`` runs the ``callWhenRunning`` calls and stops at once; system
+    event triggers are kept in ``triggers[phase][eventType]`` and run only by
+    ``fireSystemEvent``.
+    """
+
+    def __init__(self) -> None:
+        self.running = False
+        self.hasRun = False
+        self.hasStopped = False
+        self.hasCrashed = False
+        self.triggers: dict[str, dict[str, list[tuple[Any, tuple, dict]]]] = {}
+        self.whenRunningHooks: list[tuple[Any, tuple, dict]] = []
+        self.tcpServers: list[tuple] = []
+        self.tcpClients: list[tuple] = []
+        self.udpServers: list[tuple] = []
+        self.unixServers: list[tuple] = []
+        self.unixClients: list[tuple] = []
+        self.sslServers: list[tuple] = []
+        self.sslClients: list[tuple] = []
+        self.adoptedPorts: list[tuple] = []
+        self.adoptedStreamConnections: list[tuple] = []
+        self.adoptedDatagramPorts: list[tuple] = []
+        self.connectors: list[FakeConnector] = []
+        self.readers: set[Any] = set()
+        self.writers: set[Any] = set()
+
+    # IReactorCore
+
+    def resolve(self, name: str, timeout: float = 10) -> Any:
+        """See ``IReactorCore.resolve``: IP literals resolve to themselves; names fail."""
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return fail(error.DNSLookupError(None, name))
+        return succeed(name)
+
+    def run(self, installSignalHandlers: bool = True) -> None:
+        """Set ``running`` and ``hasRun``, run the ``callWhenRunning`` calls, then stop."""
+        if self.running:
+            raise error.ReactorAlreadyRunning("the reactor is already running")
+        self.running = True
+        self.hasRun = True
+        hooks, self.whenRunningHooks = self.whenRunningHooks, []
+        for f, args, kwargs in hooks:
+            f(*args, **kwargs)
+        if self.running:
+            self.stop()
+
+    def stop(self) -> None:
+        """Clear ``running``, set ``hasStopped``; ``ReactorNotRunning`` if not running."""
+        if not self.running:
+            raise error.ReactorNotRunning("the reactor is not running")
+        self.running = False
+        self.hasStopped = True
+
+    def crash(self) -> None:
+        """Clear ``running``, set ``hasCrashed``."""
+        self.running = False
+        self.hasCrashed = True
+
+    def iterate(self, delay: float = 0) -> None:
+        """Does nothing: there is no I/O to wait for."""
+
+    def fireSystemEvent(self, eventType: str) -> None:
+        """Run the recorded before/during/after triggers of eventType, in order."""
+        for phase in ("before", "during", "after"):
+            for f, args, kwargs in list(self.triggers.get(phase, {}).get(eventType, [])):
+                f(*args, **kwargs)
+
+    def addSystemEventTrigger(
+        self, phase: str, eventType: str, callable: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Record the trigger in ``triggers[phase][eventType]``; return its handle."""
+        entry = (callable, args, kwargs)
+        self.triggers.setdefault(phase, {}).setdefault(eventType, []).append(entry)
+        return (phase, eventType, entry)
+
+    def removeSystemEventTrigger(self, triggerID: Any) -> None:
+        """Forget a trigger; ``ValueError`` if it is unknown."""
+        try:
+            phase, event_type, entry = triggerID
+            self.triggers[phase][event_type].remove(entry)
+        except (TypeError, ValueError, KeyError):
+            raise ValueError(f"unknown trigger {triggerID!r}") from None
+
+    def callWhenRunning(self, callable: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call now if running, else record in ``whenRunningHooks`` for ``run()``."""
+        if self.running:
+            callable(*args, **kwargs)
+            return None
+        entry = (callable, args, kwargs)
+        self.whenRunningHooks.append(entry)
+        return entry
+
+    # IReactorTCP, IReactorSSL, IReactorUNIX, IReactorUDP
+
+    def _connector(self, address: Any, factory: Any) -> FakeConnector:
+        connector = FakeConnector(address)
+        factory.startedConnecting(connector)
+        self.connectors.append(connector)
+        return connector
+
+    def listenTCP(self, port: int, factory: Any, backlog: int = 50, interface: str = "") -> Any:
+        """Record ``(port, factory, backlog, interface)`` in ``tcpServers``."""
+        self.tcpServers.append((port, factory, backlog, interface))
+        return FakePort(_ip_address("TCP", interface, port))
+
+    def connectTCP(
+        self, host: str, port: int, factory: Any, timeout: float = 30, bindAddress: Any = None
+    ) -> Any:
+        """Record ``(host, port, factory, timeout, bindAddress)`` in ``tcpClients``."""
+        self.tcpClients.append((host, port, factory, timeout, bindAddress))
+        return self._connector(_ip_address("TCP", host, port), factory)
+
+    def listenSSL(
+        self, port: int, factory: Any, contextFactory: Any, backlog: int = 50, interface: str = ""
+    ) -> Any:
+        """Record ``(port, factory, contextFactory, backlog, interface)`` in ``sslServers``."""
+        self.sslServers.append((port, factory, contextFactory, backlog, interface))
+        return FakePort(_ip_address("TCP", interface, port))
+
+    def connectSSL(
+        self,
+        host: str,
+        port: int,
+        factory: Any,
+        contextFactory: Any,
+        timeout: float = 30,
+        bindAddress: Any = None,
+    ) -> Any:
+        """Record the arguments, in order, in ``sslClients``."""
+        self.sslClients.append((host, port, factory, contextFactory, timeout, bindAddress))
+        return self._connector(_ip_address("TCP", host, port), factory)
+
+    def listenUNIX(
+        self,
+        address: Any,
+        factory: Any,
+        backlog: int = 50,
+        mode: int = 0o666,
+        wantPID: bool = False,
+    ) -> Any:
+        """Record ``(address, factory, backlog, mode, wantPID)`` in ``unixServers``."""
+        self.unixServers.append((address, factory, backlog, mode, wantPID))
+        return FakePort(UNIXAddress(address))
+
+    def connectUNIX(
+        self, address: Any, factory: Any, timeout: float = 30, checkPID: bool = False
+    ) -> Any:
+        """Record ``(address, factory, timeout, checkPID)`` in ``unixClients``."""
+        self.unixClients.append((address, factory, timeout, checkPID))
+        return self._connector(UNIXAddress(address), factory)
+
+    def listenUDP(
+        self, port: int, protocol: Any, interface: str = "", maxPacketSize: int = 8192
+    ) -> Any:
+        """Record ``(port, protocol, interface, maxPacketSize)`` in ``udpServers``."""
+        self.udpServers.append((port, protocol, interface, maxPacketSize))
+        return FakePort(_ip_address("UDP", interface, port))
+
+    # IReactorSocket
+
+    def adoptStreamPort(self, fileDescriptor: Any, addressFamily: int, factory: Any) -> Any:
+        """Record ``(fileDescriptor, addressFamily, factory)`` in ``adoptedPorts``."""
+        self.adoptedPorts.append((fileDescriptor, addressFamily, factory))
+        return FakePort(IPv4Address("TCP", "0.0.0.0", 1234))
+
+    def adoptStreamConnection(self, fileDescriptor: Any, addressFamily: int, factory: Any) -> None:
+        """Record ``(fileDescriptor, addressFamily, factory)`` in ``adoptedStreamConnections``."""
+        self.adoptedStreamConnections.append((fileDescriptor, addressFamily, factory))
+
+    def adoptDatagramPort(
+        self, fileDescriptor: Any, addressFamily: int, protocol: Any, maxPacketSize: int = 8192
+    ) -> Any:
+        """Record the arguments, in order, in ``adoptedDatagramPorts``."""
+        self.adoptedDatagramPorts.append((fileDescriptor, addressFamily, protocol, maxPacketSize))
+        return FakePort(IPv4Address("UDP", "0.0.0.0", 2345))
+
+    # IReactorFDSet
+
+    def addReader(self, reader: Any) -> None:
+        """See ``IReactorFDSet.addReader``; kept in ``readers``."""
+        self.readers.add(reader)
+
+    def addWriter(self, writer: Any) -> None:
+        """See ``IReactorFDSet.addWriter``; kept in ``writers``."""
+        self.writers.add(writer)
+
+    def removeReader(self, reader: Any) -> None:
+        """See ``IReactorFDSet.removeReader``."""
+        self.readers.discard(reader)
+
+    def removeWriter(self, writer: Any) -> None:
+        """See ``IReactorFDSet.removeWriter``."""
+        self.writers.discard(writer)
+
+    def removeAll(self) -> list[Any]:
+        """See ``IReactorFDSet.removeAll``."""
+        removed = list(self.readers | self.writers)
+        self.readers.clear()
+        self.writers.clear()
+        return removed
+
+    def getReaders(self) -> list[Any]:
+        """See ``IReactorFDSet.getReaders``."""
+        return list(self.readers)
+
+    def getWriters(self) -> list[Any]:
+        """See ``IReactorFDSet.getWriters``."""
+        return list(self.writers)
+
+
+@implementer(IReactorTime)
+class MemoryReactorClock(MemoryReactor):
+    """A ``MemoryReactor`` that is also an ``IReactorTime``, driven by its ``clock``.
+
+    ``callLater``, ``seconds``, ``getDelayedCalls``, ``advance`` and ``pump``
+    are those of ``clock``, a :class:`reactorsock.task.Clock`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = Clock()
+
+    def seconds(self) -> float:
+        """See ``IReactorTime.seconds``."""
+        return self.clock.seconds()
+
+    def callLater(self, delay: float, callable: Any, *args: Any, **kwargs: Any) -> Any:
+        """See ``IReactorTime.callLater``."""
+        return self.clock.callLater(delay, callable, *args, **kwargs)
+
+    def getDelayedCalls(self) -> list[Any]:
+        """See ``IReactorTime.getDelayedCalls``."""
+        return self.clock.getDelayedCalls()
+
+    def advance(self, amount: float) -> None:
+        """Move the clock forward and run what is due (``Clock.advance``)."""
+        self.clock.advance(amount)
+
+    def pump(self, timings: Any) -> None:
+        """Advance by each amount in turn (``Clock.pump``)."""
+        self.clock.pump(timings)
+
+
+# --------------------------------------------------------------------------
+# A connected pair in memory
+
+
+_SERVER_ADDRESS = IPv4Address("TCP", "127.0.0.1", 8080)
+_serials = itertools.count(1)
+
+
+@implementer(ITCPTransport, IConsumer, IPushProducer)
+class FakeTransport:
+    """One end of an in-memory connection; an ``IOPump`` moves its bytes.
+
+    ``write`` queues bytes until the pump delivers them to the peer's
+    protocol.  ``loseConnection`` closes once the queue is empty,
+    ``abortConnection`` closes dropping it, and ``loseWriteConnection``
+    half-closes (the peer's ``readConnectionLost``, or a full close if the
+    peer's protocol is not ``IHalfCloseableProtocol``).  As a push producer
+    it pauses delivery *to* its own protocol.
+    """
+
+    def __init__(
+        self, protocol: Any, isServer: bool, hostAddress: Any = None, peerAddress: Any = None
+    ) -> None:
+        self.protocol = protocol
+        self.isServer = isServer
+        self.serial = next(_serials)
+        client_address = IPv4Address("TCP", "127.0.0.1", 50000 + self.serial % 10000)
+        if isServer:
+            self.hostAddress = hostAddress or _SERVER_ADDRESS
+            self.peerAddress = peerAddress or client_address
+        else:
+            self.hostAddress = hostAddress or client_address
+            self.peerAddress = peerAddress or _SERVER_ADDRESS
+        self.connected = True
+        self.disconnecting = False
+        self.disconnected = False
+        self.aborted = False
+        self.writeDisconnecting = False
+        self.paused = False
+        self.producer: Any = None
+        self.streaming: bool | None = None
+        self.tcpNoDelay = False
+        self.tcpKeepAlive = False
+        self._out: list[bytes] = []
+        self._write_shut = False
+        self._read_shut = False
+
+    def __repr__(self) -> str:
+        side = "server" if self.isServer else "client"
+        return f"<FakeTransport #{self.serial} {side} of {self.protocol!r}>"
+
+    def logPrefix(self) -> str:
+        """A short name for log lines."""
+        return f"FakeTransport#{self.serial}"
+
+    def write(self, data: bytes) -> None:
+        """See ``ITransport.write``; dropped after the write side is shut."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"write() takes bytes, not {type(data).__name__}")
+        if self.disconnected or self._write_shut or self.aborted:
+            return
+        if data:
+            self._out.append(bytes(data))
+
+    def writeSequence(self, data: Any) -> None:
+        """See ``ITransport.writeSequence``."""
+        for chunk in data:
+            self.write(chunk)
+
+    def loseConnection(self) -> None:
+        """See ``ITransport.loseConnection``: close once the queued bytes are delivered."""
+        self.disconnecting = True
+
+    def abortConnection(self) -> None:
+        """See ``ITCPTransport.abortConnection``: drop queued bytes and close."""
+        self.aborted = True
+        self.disconnecting = True
+        self._out.clear()
+
+    def loseWriteConnection(self) -> None:
+        """See ``ITCPTransport.loseWriteConnection``: half-close once the queue drains."""
+        self.writeDisconnecting = True
+
+    def getPeer(self) -> Any:
+        """See ``ITransport.getPeer``."""
+        return self.peerAddress
+
+    def getHost(self) -> Any:
+        """See ``ITransport.getHost``."""
+        return self.hostAddress
+
+    def getTcpNoDelay(self) -> bool:
+        """See ``ITCPTransport.getTcpNoDelay``."""
+        return self.tcpNoDelay
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpNoDelay``; recorded only."""
+        self.tcpNoDelay = bool(enabled)
+
+    def getTcpKeepAlive(self) -> bool:
+        """See ``ITCPTransport.getTcpKeepAlive``."""
+        return self.tcpKeepAlive
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpKeepAlive``; recorded only."""
+        self.tcpKeepAlive = bool(enabled)
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """See ``IConsumer.registerProducer``; a pull producer is resumed on each pump."""
+        if self.producer is not None:
+            raise RuntimeError("a producer is already registered")
+        self.producer = producer
+        self.streaming = streaming
+        if not streaming:
+            producer.resumeProducing()
+
+    def unregisterProducer(self) -> None:
+        """See ``IConsumer.unregisterProducer``."""
+        self.producer = None
+        self.streaming = None
+
+    def pauseProducing(self) -> None:
+        """Stop delivering bytes to this side's protocol."""
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        """Deliver bytes to this side's protocol again."""
+        self.paused = False
+
+    def stopProducing(self) -> None:
+        """See ``IProducer.stopProducing``: close the connection."""
+        self.loseConnection()
+
+    # Used by IOPump.
+
+    def _take_output(self) -> bytes:
+        out = self._out
+        if not out:
+            return b""
+        data = b"".join(out)
+        out.clear()
+        return data
+
+    def _connection_lost(self, reason: BaseException) -> None:
+        self.connected = False
+        self.disconnected = True
+        self.disconnecting = True
+        producer = self.producer
+        if producer is not None:
+            self.unregisterProducer()
+            producer.stopProducing()
+        self.protocol.connectionLost(Failure(reason))
+
+
+class IOPump:
+    """Moves bytes between the two ``FakeTransport`` ends of a connection.
+
+    ``pump()`` does one round: it delivers each side's queued bytes to the
+    other side's protocol, or, when no bytes were queued, carries out one
+    pending close.  ``flush()`` pumps until nothing is left to do.  When one
+    side closes, both protocols get ``connectionLost``: the closing side
+    first, with ``ConnectionDone`` (``ConnectionAborted`` after
+    ``abortConnection``), then its peer, with ``ConnectionDone``
+    (``ConnectionLost`` after an abort).  With a ``clock``, each round first
+    runs the calls it has due (``clock.advance(0)``).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        server: Any,
+        clientIO: FakeTransport,
+        serverIO: FakeTransport,
+        clock=None,
+    ) -> None:
+        self.client = client
+        self.server = server
+        self.clientIO = clientIO
+        self.serverIO = serverIO
+        self.clock = clock
+
+    def flush(self, max_rounds: int = 1000) -> bool:
+        """Pump until quiet; return whether anything happened.
+
+        ``RuntimeError`` if still busy after max_rounds rounds (a ping-pong
+        that never ends, or a pull producer that never stops).
+        """
+        result = False
+        for _ in range(max_rounds):
+            if not self.pump():
+                return result
+            result = True
+        raise RuntimeError(f"IOPump still busy after {max_rounds} rounds")
+
+    def pump(self) -> bool:
+        """Do one round; return whether anything happened."""
+        if self.clock is not None:
+            self.clock.advance(0)
+        client_io, server_io = self.clientIO, self.serverIO
+        for io in (client_io, server_io):
+            if io.producer is not None and not io.streaming and not io.disconnected:
+                io.producer.resumeProducing()
+        moved = False
+        for src, dst in ((client_io, server_io), (server_io, client_io)):
+            if not src._out or dst.paused:
+                continue
+            data = src._take_output()
+            if dst.disconnected or dst._read_shut:
+                continue  # nobody is reading: the bytes are lost
+            dst.protocol.dataReceived(data)
+            moved = True
+        if moved:
+            return True
+        for io, peer in ((client_io, server_io), (server_io, client_io)):
+            if io.disconnected or io._out:
+                continue
+            if io.disconnecting:
+                self._close(io, peer)
+                return True
+            if io.writeDisconnecting and not io._write_shut:
+                self._half_close(io, peer)
+                return True
+        return False
+
+    @staticmethod
+    def _close(io: FakeTransport, peer: FakeTransport) -> None:
+        mine: BaseException
+        theirs: BaseException
+        if io.aborted:
+            mine, theirs = error.ConnectionAborted(), error.ConnectionLost()
+        elif peer.aborted:
+            mine, theirs = error.ConnectionLost(), error.ConnectionAborted()
+        else:
+            mine, theirs = error.ConnectionDone(), error.ConnectionDone()
+        peer.disconnected = True  # so nothing more reaches the peer meanwhile
+        io._connection_lost(mine)
+        peer._connection_lost(theirs)
+
+    @staticmethod
+    def _half_close(io: FakeTransport, peer: FakeTransport) -> None:
+        io._write_shut = True
+        peer._read_shut = True
+        if IHalfCloseableProtocol.providedBy(io.protocol):
+            io.protocol.writeConnectionLost()
+        if IHalfCloseableProtocol.providedBy(peer.protocol):
+            peer.protocol.readConnectionLost()
+            if peer._write_shut:
+                # Both directions are shut: the connection is over.
+                io.disconnecting = True
+        else:
+            # TCP without half-close support: end of input closes the connection.
+            peer.disconnecting = True
+
+
+def connect_pair(
+    serverProtocol: Any, clientProtocol: Any, greet: bool = True, clock: Any = None
+) -> IOPump:
+    """Connect two protocol instances in memory; return the pump.
+
+    The server's ``makeConnection`` runs first, then the client's; with greet,
+    the pump is flushed once so greetings sent in ``connectionMade`` arrive.
+    """
+    server_io = FakeTransport(serverProtocol, isServer=True)
+    client_io = FakeTransport(clientProtocol, isServer=False)
+    server_io.peerAddress = client_io.hostAddress
+    serverProtocol.makeConnection(server_io)
+    clientProtocol.makeConnection(client_io)
+    pump = IOPump(clientProtocol, serverProtocol, client_io, server_io, clock=clock)
+    if greet:
+        pump.flush()
+    return pump
+
+
+def connectedServerAndClient(  # noqa: N802 - Twisted API
+    ServerClass: Any, ClientClass: Any, greet: bool = True, clock: Any = None
+) -> tuple[Any, Any, IOPump]:
+    """Build a server and a client protocol, connect them in memory.
+
+    Returns ``(client, server, pump)``, as Twisted's ``iosim`` does.
+    """
+    client = ClientClass()
+    server = ServerClass()
+    return client, server, connect_pair(server, client, greet=greet, clock=clock)
