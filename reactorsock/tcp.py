@@ -1,0 +1,884 @@
+"""TCP: the stream ``Connection`` transport, listening ``Port`` and client ``Connector``.
+
+``Connection`` is the transport of any connected stream socket channel; the
+UNIX-domain transports (``unix.py``) reuse it.  A connection *has* a channel
+and a protocol: it is composed, not a mixin stack.
+
+Design notes
+------------
+The data path (DESIGN.md) is ``doRead -> channel.read() ->
+protocol.dataReceived`` and ``write -> channel.write()`` at once when nothing
+is queued.  Both bound methods are looked up once, in ``makeConnection``, and
+so is the protocol's ``IHalfCloseableProtocol`` provision.  Only what the
+socket does not take at once is queued (a chunk list, partial chunks kept as
+memoryviews, never re-sliced copies), and only then does the connection ask
+the reactor for writability; several queued chunks go out in one
+``sendmsg`` (writev).
+
+Flow control: above ``highWaterMark`` buffered bytes a registered streaming
+producer is paused; when the buffer drains below ``lowWaterMark`` it is
+resumed.  A pull producer is asked for more each time the buffer drains.
+
+Errors never raise out of ``write``: a send error is kept and reported
+through the reactor (``doWrite`` returns it) as ``connectionLost`` with
+``ConnectionLost``, so a protocol's ``connectionLost`` never runs inside
+its own ``write`` call.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+from typing import Any
+
+from zope.interface import implementer
+
+from reactorsock import error
+from reactorsock.address import IPv4Address, IPv6Address, address_from_sockaddr
+from reactorsock.channel import ServerSocketChannel, SocketChannel
+from reactorsock.defer import Deferred, succeed
+from reactorsock.failure import Failure
+from reactorsock.interfaces import (
+    IConnector,
+    IConsumer,
+    IHalfCloseableProtocol,
+    IListeningPort,
+    IPushProducer,
+    IReadWriteDescriptor,
+    ITCPTransport,
+)
+
+__all__ = ["Connection", "Port", "Connector", "is_ipv6_literal", "is_ip_literal"]
+
+log = logging.getLogger("reactorsock.tcp")
+
+#: Largest single read; 64 KiB matches the default socket receive buffer scale.
+READ_SIZE = 65536
+#: At most this many queued chunks go into one sendmsg (Linux IOV_MAX is 1024).
+_IOV_CHUNKS = 64
+
+_DONE = error.ConnectionDone()
+
+
+def is_ipv6_literal(host: str) -> bool:
+    """True if host is an IPv6 address literal (``::1``, ``fe80::1%lo``)."""
+    try:
+        socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def is_ip_literal(host: str) -> bool:
+    """True if host is an IPv4 or IPv6 address literal (no name lookup needed)."""
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+    except (OSError, ValueError, TypeError):
+        return is_ipv6_literal(host)
+    return True
+
+
+@implementer(IReadWriteDescriptor, ITCPTransport, IConsumer, IPushProducer)
+class Connection:
+    """The transport of one connected stream channel.
+
+    See ``ITCPTransport``.  ``highWaterMark``/``lowWaterMark`` (bytes) bound
+    the write buffer for producers.
+    """
+
+    __slots__ = (
+        "reactor",
+        "channel",
+        "protocol",
+        "connector",
+        "connected",
+        "disconnecting",
+        "disconnected",
+        "producer",
+        "streamingProducer",
+        "producerPaused",
+        "_data_received",
+        "_read",
+        "_send",
+        "_buffer",
+        "_buffered",
+        "_writing",
+        "_reading",
+        "_half",
+        "_write_state",
+        "_read_closed",
+        "_error",
+        "_aborting",
+        "_peer",
+        "_kind",
+        "__weakref__",
+    )
+
+    highWaterMark = 64 * 1024
+    lowWaterMark = 16 * 1024
+
+    def __init__(self, reactor: Any, channel: SocketChannel, peer: Any = None) -> None:
+        self.reactor = reactor
+        self.channel = channel
+        self.protocol: Any = None
+        self.connector: Any = None
+        self.connected = False
+        self.disconnecting = False
+        self.disconnected = False
+        self.producer: Any = None
+        self.streamingProducer = False
+        self.producerPaused = False
+        self._read = channel.read
+        self._send = channel.write
+        self._buffer: list[Any] = []
+        self._buffered = 0
+        self._writing = False
+        self._reading = False
+        self._half: Any = None
+        self._write_state = 0  # 0 open, 1 shut down once drained, 2 shut down
+        self._read_closed = False
+        self._error: BaseException | None = None
+        self._aborting = False
+        self._peer = peer
+        self._kind = "TCP"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.logPrefix()} fd={int(self.channel)}>"
+
+    # -- set-up --------------------------------------------------------------
+
+    def makeConnection(self, protocol: Any) -> None:
+        """Attach protocol, start reading, and call ``protocol.makeConnection``."""
+        self.protocol = protocol
+        self._data_received = protocol.dataReceived
+        self._half = IHalfCloseableProtocol(protocol, None)
+        self.connected = True
+        self.startReading()
+        protocol.makeConnection(self)
+
+    def fileno(self) -> int:
+        """See ``IFileDescriptor.fileno``: -1 once closed."""
+        return -1 if self.channel.closed else int(self.channel)
+
+    def logPrefix(self) -> str:
+        """The protocol's class name, as in Twisted's log lines."""
+        proto = self.protocol
+        return type(proto).__name__ if proto is not None else type(self).__name__
+
+    def startReading(self) -> None:
+        """Watch the channel for reading."""
+        if not self._reading and not self._read_closed:
+            self._reading = True
+            self.reactor.addReader(self)
+
+    def stopReading(self) -> None:
+        """Stop watching the channel for reading."""
+        if self._reading:
+            self._reading = False
+            self.reactor.removeReader(self)
+
+    def _start_writing(self) -> None:
+        if not self._writing:
+            self._writing = True
+            self.reactor.addWriter(self)
+
+    def _stop_writing(self) -> None:
+        if self._writing:
+            self._writing = False
+            self.reactor.removeWriter(self)
+
+    # -- reading -------------------------------------------------------------
+
+    def doRead(self) -> Any:
+        """See ``IReadDescriptor.doRead``: one read, delivered to dataReceived."""
+        try:
+            data = self._read(READ_SIZE)
+        except OSError as e:
+            return error.ConnectionLost(e)
+        if data:
+            self._data_received(data)
+            return None
+        if data is None:
+            return None
+        return self._read_eof()
+
+    def _read_eof(self) -> Any:
+        half = self._half
+        if half is None or self._write_state == 2:
+            return _DONE
+        self._read_closed = True
+        self.stopReading()
+        half.readConnectionLost()
+        return None
+
+    # -- writing -------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """See ``ITransport.write``: tries the socket at once when nothing is queued."""
+        if self.disconnected or self._write_state or not data:
+            if isinstance(data, str):
+                raise TypeError("write() takes bytes, not str")
+            return
+        if self._buffered:
+            self._queue(data)
+            return
+        if isinstance(data, str):
+            raise TypeError("write() takes bytes, not str")
+        try:
+            sent = self._send(data)
+        except OSError as e:
+            self._fail_later(e)
+            return
+        if sent < len(data):
+            self._queue(memoryview(data)[sent:] if sent else data)
+            self._start_writing()
+
+    def writeSequence(self, iovec: Any) -> None:
+        """See ``ITransport.writeSequence``."""
+        for data in iovec:
+            self.write(data)
+
+    def _queue(self, data: Any) -> None:
+        if isinstance(data, str):
+            raise TypeError("write() takes bytes, not str")
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if (
+            self._buffered > self.highWaterMark
+            and self.producer is not None
+            and self.streamingProducer
+            and not self.producerPaused
+        ):
+            self.producerPaused = True
+            self.producer.pauseProducing()
+
+    def _fail_later(self, exc: BaseException) -> None:
+        # Report through the reactor: connectionLost must not run inside write().
+        if self._error is None:
+            self._error = exc
+        self._start_writing()
+
+    def doWrite(self) -> Any:
+        """See ``IWriteDescriptor.doWrite``: flush what is queued, then finish closes."""
+        if self._error is not None:
+            return error.ConnectionLost(self._error)
+        buffer = self._buffer
+        if buffer:
+            try:
+                if len(buffer) == 1:
+                    sent = self._send(buffer[0])
+                else:
+                    sent = self.channel.write_sequence(buffer[:_IOV_CHUNKS])
+            except OSError as e:
+                return error.ConnectionLost(e)
+            if sent:
+                self._consume(sent)
+            if self._buffered:
+                if (
+                    self.producerPaused
+                    and self.streamingProducer
+                    and self._buffered < self.lowWaterMark
+                ):
+                    self.producerPaused = False
+                    self.producer.resumeProducing()
+                return None
+        # Everything is sent.
+        self._stop_writing()
+        if self.producer is not None and (not self.streamingProducer or self.producerPaused):
+            self.producerPaused = False
+            self.producer.resumeProducing()
+            if self._buffered:
+                return None
+        if self.disconnecting and self.producer is None:
+            return _DONE
+        if self._write_state == 1:
+            return self._shut_write()
+        return None
+
+    def _consume(self, sent: int) -> None:
+        buffer = self._buffer
+        self._buffered -= sent
+        while sent:
+            first = buffer[0]
+            size = len(first)
+            if sent >= size:
+                del buffer[0]
+                sent -= size
+            else:
+                buffer[0] = memoryview(first)[sent:]
+                break
+
+    # -- closing -------------------------------------------------------------
+
+    def loseConnection(self) -> None:
+        """See ``ITransport.loseConnection``: close once the buffer is sent."""
+        if self.disconnected or self.disconnecting:
+            return
+        self.disconnecting = True
+        self.stopReading()
+        if self.producer is not None and self.streamingProducer:
+            # The producer is done for: let it know, and flush what it wrote.
+            producer, self.producer = self.producer, None
+            producer.stopProducing()
+        self._start_writing()
+
+    def loseWriteConnection(self) -> None:
+        """See ``ITCPTransport.loseWriteConnection``: FIN once the buffer is sent."""
+        if self._write_state or self.disconnected:
+            return
+        self._write_state = 1
+        self._start_writing()
+
+    def _shut_write(self) -> Any:
+        self._write_state = 2
+        try:
+            self.channel.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            return error.ConnectionLost(e)
+        if self._read_closed:
+            return _DONE
+        if self._half is not None:
+            self._half.writeConnectionLost()
+        return None
+
+    def abortConnection(self) -> None:
+        """See ``ITCPTransport.abortConnection``: close now, dropping queued data."""
+        if self.disconnected or self._aborting:
+            return
+        self._aborting = True
+        self.stopReading()
+        self._stop_writing()
+        self._buffer.clear()
+        self._buffered = 0
+        self.disconnecting = True
+        try:  # RST instead of FIN: the peer sees ECONNRESET (SO_LINGER 0, man 7 socket).
+            self.channel.socket.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+        except OSError:
+            pass
+        self.reactor.callLater(0, self.connectionLost, Failure(error.ConnectionAborted()))
+
+    def connectionLost(self, reason: Failure) -> None:
+        """Called by the reactor when the connection is gone: close, tell the protocol."""
+        if self.disconnected:
+            return
+        self.disconnected = True
+        self.connected = False
+        self.stopReading()
+        self._stop_writing()
+        self._buffer.clear()
+        self._buffered = 0
+        self.channel.close()
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            try:
+                producer.stopProducing()
+            except Exception:
+                log.exception("Error in stopProducing of %r", producer)
+        protocol = self.protocol
+        try:
+            if protocol is not None:
+                protocol.connectionLost(reason)
+        finally:
+            if self.connector is not None:
+                self.connector.connectionLost(reason)
+
+    # -- producer / consumer -----------------------------------------------------
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """See ``IConsumer.registerProducer``."""
+        if self.producer is not None:
+            raise RuntimeError(
+                f"Cannot register producer {producer!r}: {self.producer!r} is registered"
+            )
+        if self.disconnected:
+            producer.stopProducing()
+            return
+        self.producer = producer
+        self.streamingProducer = streaming
+        self.producerPaused = False
+        if not streaming:
+            producer.resumeProducing()
+        elif self._buffered > self.highWaterMark:
+            self.producerPaused = True
+            producer.pauseProducing()
+
+    def unregisterProducer(self) -> None:
+        """See ``IConsumer.unregisterProducer``; a pending loseConnection then completes."""
+        self.producer = None
+        self.producerPaused = False
+        if self.disconnecting:
+            self._start_writing()
+
+    def pauseProducing(self) -> None:
+        """See ``IPushProducer.pauseProducing``: stop reading from the peer."""
+        self.stopReading()
+
+    def resumeProducing(self) -> None:
+        """See ``IPushProducer.resumeProducing``: read from the peer again."""
+        if self.connected and not self.disconnecting:
+            self.startReading()
+
+    def stopProducing(self) -> None:
+        """See ``IProducer.stopProducing``: lose the connection."""
+        self.loseConnection()
+
+    # -- addresses and options ---------------------------------------------------
+
+    def getHost(self) -> Any:
+        """See ``ITransport.getHost``."""
+        sock = self.channel.socket
+        return address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+
+    def getPeer(self) -> Any:
+        """See ``ITransport.getPeer``."""
+        if self._peer is None:
+            self._peer = self.channel.socket.getpeername()
+        return address_from_sockaddr(self._kind, self.channel.socket.family, self._peer)
+
+    def getHandle(self) -> socket.socket:
+        """The underlying ``socket.socket`` (for options reactorsock does not wrap)."""
+        return self.channel.socket
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpNoDelay``."""
+        self.channel.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, bool(enabled))
+
+    def getTcpNoDelay(self) -> bool:
+        """See ``ITCPTransport.getTcpNoDelay``."""
+        return bool(self.channel.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpKeepAlive``."""
+        self.channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, bool(enabled))
+
+    def getTcpKeepAlive(self) -> bool:
+        """See ``ITCPTransport.getTcpKeepAlive``."""
+        return bool(self.channel.socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+
+
+# ---------------------------------------------------------------------------
+# Listening
+
+
+@implementer(IListeningPort)
+class Port:
+    """A listening stream socket that builds a ``Connection`` per accepted peer.
+
+    See ``IListeningPort``.  Accepts in batches of up to ``numberAccepts``
+    per readiness event.  When the process runs out of descriptors (EMFILE
+    or ENFILE) it closes a reserved descriptor, accepts and drops the
+    pending connection so the client sees a prompt close instead of a hang,
+    reopens the reserve, and logs that once per burst rather than per event.
+    """
+
+    numberAccepts = 100
+    transport = Connection
+    _kind = "TCP"
+
+    def __init__(
+        self,
+        reactor: Any,
+        factory: Any,
+        port: int = 0,
+        interface: str = "",
+        backlog: int = 50,
+        family: int | None = None,
+        channel: ServerSocketChannel | None = None,
+    ) -> None:
+        self.reactor = reactor
+        self.factory = factory
+        self.port = port
+        self.interface = interface
+        self.backlog = backlog
+        if family is None:
+            family = socket.AF_INET6 if is_ipv6_literal(interface) else socket.AF_INET
+        self.family = family
+        self.channel = channel
+        self.connected = False
+        self.disconnected = False
+        self._reserve = -1
+        self._emfile_logged = False
+
+    def __repr__(self) -> str:
+        state = "listening" if self.connected else "not listening"
+        return f"<{type(self).__name__} of {type(self.factory).__name__} {state}>"
+
+    def _make_channel(self) -> ServerSocketChannel:
+        ch = ServerSocketChannel.open(self.family)
+        try:
+            ch.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            ch.bind(
+                ((self.interface or ("::" if self.family == socket.AF_INET6 else "")), self.port)
+            )
+        except BaseException:
+            ch.close()
+            raise
+        return ch
+
+    def startListening(self) -> None:
+        """See ``IListeningPort.startListening``."""
+        try:
+            if self.channel is None:
+                self.channel = self._make_channel()
+            self.channel.listen(self.backlog)
+        except OSError as e:
+            if self.channel is not None:
+                self.channel.close()
+                self.channel = None
+            raise error.CannotListenError(self.interface, self.port, e) from None
+        self._reserve = _open_reserve()
+        self.factory.doStart()
+        self.connected = True
+        self.reactor.addReader(self)
+
+    def fileno(self) -> int:
+        """See ``IFileDescriptor.fileno``."""
+        ch = self.channel
+        return -1 if ch is None or ch.closed else int(ch)
+
+    def logPrefix(self) -> str:
+        """The factory's class name."""
+        return type(self.factory).__name__
+
+    def doRead(self) -> None:
+        """Accept up to ``numberAccepts`` pending connections."""
+        accept = self.channel.accept
+        build = self.factory.buildProtocol
+        for _ in range(self.numberAccepts):
+            try:
+                accepted = accept()
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._out_of_descriptors(e)
+                    return None
+                if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    continue  # the peer gave up before we accepted: not an error
+                raise
+            if accepted is None:
+                break
+            self._emfile_logged = False
+            channel, addr = accepted
+            protocol = build(address_from_sockaddr(self._kind, self.family, addr))
+            if protocol is None:
+                channel.close()
+                continue
+            transport = self.transport(self.reactor, channel, addr)
+            transport._kind = self._kind
+            transport.makeConnection(protocol)
+        return None
+
+    def _out_of_descriptors(self, exc: OSError) -> None:
+        if not self._emfile_logged:
+            self._emfile_logged = True
+            log.error(
+                "%s: out of file descriptors (%s); refusing new connections until some close",
+                self.logPrefix(),
+                os.strerror(exc.errno),
+            )
+        if self._reserve < 0:
+            return
+        os.close(self._reserve)
+        self._reserve = -1
+        try:
+            while True:
+                accepted = self.channel.accept()
+                if accepted is None:
+                    break
+                accepted[0].close()
+        except OSError:
+            pass
+        finally:
+            self._reserve = _open_reserve()
+
+    def connectionLost(self, reason: Failure) -> None:
+        """The reactor dropped the port (shutdown): stop listening."""
+        self._close()
+
+    def _close(self) -> None:
+        if self.disconnected:
+            return
+        self.disconnected = True
+        self.connected = False
+        self.reactor.removeReader(self)
+        if self.channel is not None:
+            self.channel.close()
+        if self._reserve >= 0:
+            os.close(self._reserve)
+            self._reserve = -1
+        self.factory.doStop()
+
+    def stopListening(self) -> Deferred:
+        """See ``IListeningPort.stopListening``."""
+        self._close()
+        return succeed(None)
+
+    loseConnection = stopListening
+
+    def getHost(self) -> Any:
+        """See ``IListeningPort.getHost``: the real port after binding port 0."""
+        sock = self.channel.socket
+        return address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+
+
+def _open_reserve() -> int:
+    try:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return -1
+
+
+# ---------------------------------------------------------------------------
+# Connecting
+
+
+class _ConnectAttempt:
+    """The descriptor of a connect in progress: becomes a Connection on success."""
+
+    def __init__(self, connector: Connector, channel: SocketChannel, address: Any) -> None:
+        self.connector = connector
+        self.channel = channel
+        self.address = address
+        self.done = False
+
+    def fileno(self) -> int:
+        return -1 if self.channel.closed else int(self.channel)
+
+    def logPrefix(self) -> str:
+        return f"connecting to {self.address}"
+
+    def start(self) -> None:
+        try:
+            connected = self.channel.connect(self.address)
+        except OSError as e:
+            self.connector.reactor.callLater(0, self._failed, e)
+            return
+        if connected:
+            self.connector.reactor.callLater(0, self._succeeded)
+        else:
+            self.connector.reactor.addWriter(self)
+
+    def doWrite(self) -> Any:
+        try:
+            if not self.channel.finish_connect():
+                return None
+        except OSError as e:
+            return e
+        self.connector.reactor.removeWriter(self)
+        self._succeeded()
+        return None
+
+    doRead = doWrite
+
+    def connectionLost(self, reason: Failure) -> None:
+        value = reason.value
+        self._failed(value if isinstance(value, OSError) else None, reason)
+
+    def abandon(self) -> None:
+        if not self.done:
+            self.done = True
+            self.connector.reactor.removeWriter(self)
+            self.channel.close()
+
+    def _succeeded(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.connector._connected(self.channel)
+
+    def _failed(self, exc: OSError | None, reason: Failure | None = None) -> None:
+        if self.done:
+            return
+        self.abandon()
+        if exc is not None:
+            reason = Failure(error.get_connect_error(exc))
+        self.connector._failed(reason)
+
+
+@implementer(IConnector)
+class Connector:
+    """An outgoing TCP connection attempt and, once up, its connection.
+
+    See ``IConnector``.  Host names are resolved in the reactor's thread
+    pool; literal addresses connect at once.  ``state`` is
+    ``"disconnected"``, ``"connecting"`` or ``"connected"``.
+    """
+
+    transport = Connection
+    _kind = "TCP"
+
+    def __init__(
+        self,
+        reactor: Any,
+        host: str,
+        port: int,
+        factory: Any,
+        timeout: float = 30,
+        bindAddress: Any = None,
+    ) -> None:
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int in 0..65535, not {port!r}")
+        self.reactor = reactor
+        self.host = host
+        self.port = port
+        self.factory = factory
+        self.timeout = timeout
+        self.bindAddress = bindAddress
+        self.state = "disconnected"
+        self.transport_instance: Connection | None = None
+        self._attempt: _ConnectAttempt | None = None
+        self._timer: Any = None
+        self._factory_started = False
+        self._resolving: Deferred | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} to {self.host}:{self.port} {self.state}>"
+
+    def getDestination(self) -> Any:
+        """See ``IConnector.getDestination``."""
+        if is_ipv6_literal(self.host):
+            return IPv6Address(self._kind, self.host, self.port)
+        return IPv4Address(self._kind, self.host, self.port)
+
+    def connect(self) -> None:
+        """See ``IConnector.connect``: start (or restart) connecting."""
+        if self.state != "disconnected":
+            raise RuntimeError(f"can't connect in state {self.state}")
+        self.state = "connecting"
+        if not self._factory_started:
+            self.factory.doStart()
+            self._factory_started = True
+        self.factory.startedConnecting(self)
+        if self.state != "connecting":  # startedConnecting called stopConnecting
+            return
+        if self.timeout is not None:
+            self._timer = self.reactor.callLater(self.timeout, self._timed_out)
+        self._resolve()
+
+    def _resolve(self) -> None:
+        if is_ip_literal(self.host):
+            self._start_attempt(self._sockaddr(self.host))
+            return
+        d = self._resolving = self.reactor.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
+
+        def resolved(infos: list) -> None:
+            if self._resolving is not d:
+                return
+            self._resolving = None
+            family, _, _, _, sockaddr = infos[0]
+            self._start_attempt(sockaddr, family)
+
+        def failed(f: Failure) -> None:
+            if self._resolving is not d:
+                return
+            self._resolving = None
+            self._failed(Failure(error.DNSLookupError(f.value, self.host)))
+
+        d.addCallbacks(resolved, failed)
+
+    def _sockaddr(self, host: str) -> tuple:
+        if is_ipv6_literal(host):
+            addr, _, scope = host.partition("%")
+            scope_id = socket.if_nametoindex(scope) if scope and not scope.isdigit() else 0
+            return (addr, self.port, 0, int(scope) if scope.isdigit() else scope_id)
+        return (host, self.port)
+
+    def _start_attempt(self, sockaddr: tuple, family: int | None = None) -> None:
+        if family is None:
+            family = socket.AF_INET6 if len(sockaddr) == 4 else socket.AF_INET
+        try:
+            channel = self._make_channel(family)
+        except OSError as e:
+            self._failed(Failure(error.ConnectBindError(e)))
+            return
+        self._attempt = _ConnectAttempt(self, channel, sockaddr)
+        self._attempt.start()
+
+    def _make_channel(self, family: int) -> SocketChannel:
+        channel = SocketChannel.open(family)
+        if self.bindAddress is not None:
+            try:
+                channel.bind(self.bindAddress)
+            except BaseException:
+                channel.close()
+                raise
+        return channel
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._abandon_attempt()
+        self._failed(Failure(error.TimeoutError(None, "connection attempt timed out")))
+
+    def _abandon_attempt(self) -> None:
+        self._resolving = None
+        if self._attempt is not None:
+            self._attempt.abandon()
+            self._attempt = None
+
+    def _connected(self, channel: SocketChannel) -> None:
+        self._cancel_timer()
+        self._attempt = None
+        self.state = "connected"
+        transport = self.transport(self.reactor, channel)
+        transport._kind = self._kind
+        transport.connector = self
+        self.transport_instance = transport
+        try:
+            peer = transport.getPeer()
+        except OSError as e:  # reset between connect and now
+            channel.close()
+            self.state = "connecting"
+            self._failed(Failure(error.get_connect_error(e)))
+            return
+        protocol = self.factory.buildProtocol(peer)
+        if protocol is None:
+            transport.connector = None
+            channel.close()
+            self.state = "disconnected"
+            self._stop_factory_if_idle()
+            return
+        transport.makeConnection(protocol)
+
+    def _failed(self, reason: Failure) -> None:
+        if self.state != "connecting":
+            return
+        self._cancel_timer()
+        self._abandon_attempt()
+        self.state = "disconnected"
+        self.factory.clientConnectionFailed(self, reason)
+        self._stop_factory_if_idle()
+
+    def connectionLost(self, reason: Failure) -> None:
+        """Called by the connection when it closes; tells the factory."""
+        self.state = "disconnected"
+        self.transport_instance = None
+        self.factory.clientConnectionLost(self, reason)
+        self._stop_factory_if_idle()
+
+    def _stop_factory_if_idle(self) -> None:
+        # A factory that reconnected from its callback keeps running.
+        if self.state == "disconnected" and self._factory_started:
+            self._factory_started = False
+            self.factory.doStop()
+
+    def stopConnecting(self) -> None:
+        """See ``IConnector.stopConnecting``."""
+        if self.state != "connecting":
+            raise error.NotConnectingError("we're not trying to connect")
+        self._abandon_attempt()
+        self._failed(Failure(error.UserError(None, "stopConnecting was called")))
+
+    def disconnect(self) -> None:
+        """See ``IConnector.disconnect``."""
+        if self.state == "connecting":
+            self.stopConnecting()
+        elif self.state == "connected" and self.transport_instance is not None:
+            self.transport_instance.loseConnection()
