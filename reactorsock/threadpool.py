@@ -8,6 +8,7 @@ It is not an executor of futures: results travel back through
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -18,7 +19,8 @@ __all__ = ["ThreadPool"]
 
 log = logging.getLogger("reactorsock.threadpool")
 
-_STOP = object()
+_STOP = object()  # stop() sends one per thread
+_SHRINK = object()  # adjustPoolsize() sends one per surplus thread
 
 
 class ThreadPool:
@@ -42,6 +44,8 @@ class ThreadPool:
         self._threads: list[threading.Thread] = []
         self._idle = 0
         self._pending = 0
+        self._stopping = 0  # _SHRINK tokens queued and not yet taken
+        self._names = itertools.count()
         self._lock = threading.Lock()
 
     @property
@@ -54,8 +58,12 @@ class ThreadPool:
         self.joined = False
         self.started = True
         with self._lock:
-            while len(self._threads) < max(self.min, min(self._pending, self.max)):
+            while self._live() < max(self.min, min(self._pending, self.max)):
                 self._spawn()
+
+    def _live(self) -> int:
+        # Threads that will take more jobs: those not already told to exit.
+        return len(self._threads) - self._stopping
 
     def adjustPoolsize(self, minthreads: int | None = None, maxthreads: int | None = None) -> None:
         """Change the bounds; extra threads exit as they become idle."""
@@ -65,9 +73,11 @@ class ThreadPool:
             raise ValueError(f"bad pool size: min={minthreads}, max={maxthreads}")
         self.min, self.max = minthreads, maxthreads
         with self._lock:
-            surplus = len(self._threads) - maxthreads
-        for _ in range(max(0, surplus)):
-            self._queue.put(_STOP)
+            # Count the tokens already on their way, or two quick shrinks
+            # would stop every thread and strand the jobs queued behind them.
+            for _ in range(self._live() - maxthreads):
+                self._stopping += 1
+                self._queue.put(_SHRINK)
         if self.started:
             self.start()
 
@@ -92,7 +102,7 @@ class ThreadPool:
         with self._lock:
             self._pending += 1
             self._queue.put((onResult, func, args, kw))
-            if self.started and self._idle < self._pending and len(self._threads) < self.max:
+            if self.started and self._idle < self._pending and self._live() < self.max:
                 self._spawn()
 
     def stop(self) -> None:
@@ -101,7 +111,8 @@ class ThreadPool:
         self.started = False
         with self._lock:
             threads = list(self._threads)
-        for _ in threads:
+            tokens = len(threads) - self._stopping
+        for _ in range(tokens):
             self._queue.put(_STOP)
         for t in threads:
             t.join()
@@ -109,7 +120,7 @@ class ThreadPool:
     def _spawn(self) -> None:
         # Called with self._lock held.
         t = threading.Thread(
-            target=self._worker, name=f"{self.name}-pool-{len(self._threads)}", daemon=True
+            target=self._worker, name=f"{self.name}-pool-{next(self._names)}", daemon=True
         )
         self._threads.append(t)
         t.start()
@@ -124,8 +135,13 @@ class ThreadPool:
             job = get()
             with self._lock:
                 self._idle -= 1
-            if job is _STOP:
-                break
+            if job is _STOP or job is _SHRINK:
+                with self._lock:
+                    # One step, so that _live() never counts this thread twice or not at all.
+                    if job is _SHRINK:
+                        self._stopping -= 1
+                    self._threads.remove(threading.current_thread())
+                return
             on_result, func, args, kw = job
             try:
                 result = func(*args, **kw)
@@ -145,5 +161,3 @@ class ThreadPool:
                     "Unhandled error in thread pool job %r:\n%s", func, result.getTraceback()
                 )
             del job, result, args, kw
-        with self._lock:
-            self._threads.remove(threading.current_thread())
