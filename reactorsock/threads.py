@@ -9,6 +9,7 @@ a worker thread.
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +45,7 @@ def blockingCallFromThread(reactor: Any, f: Callable, *args: Any, **kw: Any) -> 
     wait forever, so it raises ``RuntimeError`` there.  A failure is raised
     in the calling thread.
     """
-    if getattr(reactor, "_loop_thread", None) is __import__("threading").current_thread():
+    if getattr(reactor, "_loop_thread", None) is threading.current_thread():
         raise RuntimeError("blockingCallFromThread called from the reactor's own thread")
     box: queue.SimpleQueue[object] = queue.SimpleQueue()
 
