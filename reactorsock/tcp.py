@@ -1,8 +1,17 @@
 """TCP: the stream ``Connection`` transport, listening ``Port`` and client ``Connector``.
 
 ``Connection`` is the transport of any connected stream socket channel; the
-UNIX-domain transports (``unix.py``) reuse it.  A connection *has* a channel
-and a protocol: it is composed, not a mixin stack.
+UNIX-domain transports (``unix.py``) subclass it, ``Port`` and ``Connector``.
+A connection *has* a channel and a protocol: it is composed, not a mixin
+stack.  This module also adopts sockets made elsewhere
+(``adopt_stream_port``, ``adopt_stream_connection``).  It is not TLS
+(``tls.py`` wraps any transport) and does no name resolution of its own: host
+names go through the reactor's ``getaddrinfo``, in its thread pool.
+
+Call order on an accepted or connected socket::
+
+    buildProtocol -> makeConnection -> connectionMade -> dataReceived*
+        -> [readConnectionLost | writeConnectionLost]* -> connectionLost
 
 Design notes
 ------------
@@ -13,16 +22,28 @@ so is the protocol's ``IHalfCloseableProtocol`` provision.  Only what the
 socket does not take at once is queued (a chunk list, partial chunks kept as
 memoryviews, never re-sliced copies), and only then does the connection ask
 the reactor for writability; several queued chunks go out in one
-``sendmsg`` (writev).
+``sendmsg`` (writev).  While the connection waits for writability
+(``_writing``) every write is queued, which keeps the byte order and lets a
+pull producer's writes wait for the next ``doWrite``.
 
 Flow control: above ``highWaterMark`` buffered bytes a registered streaming
 producer is paused; when the buffer drains below ``lowWaterMark`` it is
 resumed.  A pull producer is asked for more each time the buffer drains.
+As in Twisted, ``loseConnection`` waits for a registered producer to
+unregister before closing.
 
 Errors never raise out of ``write``: a send error is kept and reported
 through the reactor (``doWrite`` returns it) as ``connectionLost`` with
 ``ConnectionLost``, so a protocol's ``connectionLost`` never runs inside
-its own ``write`` call.
+its own ``write`` call.  An exception from ``buildProtocol`` or
+``connectionMade`` is logged and costs that one connection, never the port.
+
+Running out of descriptors (EMFILE) while accepting would leave the
+pending connection in the backlog and the listening socket readable, so
+the loop would spin and the client hang.  The port keeps one spare
+descriptor (``/dev/null``) open; on EMFILE it closes the spare, accepts and
+closes what is pending, and reopens the spare (the libev/libuv "reserve fd"
+trick).  It logs that once per burst of failures, not per event.
 """
 
 from __future__ import annotations
@@ -31,6 +52,7 @@ import errno
 import logging
 import os
 import socket
+import struct
 from typing import Any
 
 from zope.interface import implementer
@@ -50,7 +72,15 @@ from reactorsock.interfaces import (
     ITCPTransport,
 )
 
-__all__ = ["Connection", "Port", "Connector", "is_ipv6_literal", "is_ip_literal"]
+__all__ = [
+    "Connection",
+    "Port",
+    "Connector",
+    "adopt_stream_port",
+    "adopt_stream_connection",
+    "is_ipv6_literal",
+    "is_ip_literal",
+]
 
 log = logging.getLogger("reactorsock.tcp")
 
@@ -58,6 +88,15 @@ log = logging.getLogger("reactorsock.tcp")
 READ_SIZE = 65536
 #: At most this many queued chunks go into one sendmsg (Linux IOV_MAX is 1024).
 _IOV_CHUNKS = 64
+#: Seconds a port stops accepting when EMFILE strikes and it has no spare fd.
+ACCEPT_RETRY_DELAY = 0.1
+
+# struct linger {int l_onoff; int l_linger;}: on, 0 s -> close() sends RST (socket(7)).
+_LINGER_RESET = struct.pack("ii", 1, 0)
+_OUT_OF_FDS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_FAMILIES = frozenset(
+    {socket.AF_INET, socket.AF_INET6} | ({socket.AF_UNIX} if hasattr(socket, "AF_UNIX") else set())
+)
 
 _DONE = error.ConnectionDone()
 
@@ -66,7 +105,7 @@ def is_ipv6_literal(host: str) -> bool:
     """True if host is an IPv6 address literal (``::1``, ``fe80::1%lo``)."""
     try:
         socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, AttributeError):
         return False
     return True
 
@@ -85,7 +124,15 @@ class Connection:
     """The transport of one connected stream channel.
 
     See ``ITCPTransport``.  ``highWaterMark``/``lowWaterMark`` (bytes) bound
-    the write buffer for producers.
+    the write buffer for producers.  Writes of ``bytearray`` or
+    ``memoryview`` are copied if they have to be queued, so the caller may
+    reuse its buffer as soon as ``write`` returns.
+
+    With an ``IHalfCloseableProtocol``, the peer's EOF calls
+    ``readConnectionLost`` and ``loseWriteConnection`` ends in
+    ``writeConnectionLost``; once both directions are shut,
+    ``connectionLost`` follows with ``ConnectionDone``.  Any other protocol
+    gets ``connectionLost`` at the peer's EOF.
     """
 
     __slots__ = (
@@ -112,6 +159,7 @@ class Connection:
         "_error",
         "_aborting",
         "_peer",
+        "_host",
         "_kind",
         "__weakref__",
     )
@@ -142,6 +190,7 @@ class Connection:
         self._error: BaseException | None = None
         self._aborting = False
         self._peer = peer
+        self._host: Any = None
         self._kind = "TCP"
 
     def __repr__(self) -> str:
@@ -150,13 +199,26 @@ class Connection:
     # -- set-up --------------------------------------------------------------
 
     def makeConnection(self, protocol: Any) -> None:
-        """Attach protocol, start reading, and call ``protocol.makeConnection``."""
+        """Attach protocol, start reading, and call ``protocol.makeConnection``.
+
+        An exception from the protocol's ``makeConnection``/``connectionMade``
+        is logged and drops this connection (``connectionLost`` with it).
+        """
         self.protocol = protocol
         self._data_received = protocol.dataReceived
         self._half = IHalfCloseableProtocol(protocol, None)
         self.connected = True
         self.startReading()
-        protocol.makeConnection(self)
+        try:
+            protocol.makeConnection(self)
+        except Exception:
+            reason = Failure()
+            log.error(
+                "Unhandled error in %s.connectionMade:\n%s",
+                self.logPrefix(),
+                reason.getTraceback(),
+            )
+            self.connectionLost(reason)
 
     def fileno(self) -> int:
         """See ``IFileDescriptor.fileno``: -1 once closed."""
@@ -206,43 +268,50 @@ class Connection:
 
     def _read_eof(self) -> Any:
         half = self._half
-        if half is None or self._write_state == 2:
+        if half is None:
             return _DONE
         self._read_closed = True
         self.stopReading()
         half.readConnectionLost()
+        if self._write_state == 2:  # both directions are shut now
+            return _DONE
         return None
 
     # -- writing -------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
         """See ``ITransport.write``: tries the socket at once when nothing is queued."""
-        if self.disconnected or self._write_state or not data:
+        if self.disconnected or self._write_state:
             if isinstance(data, str):
                 raise TypeError("write() takes bytes, not str")
             return
-        if self._buffered:
+        if self._writing:
             self._queue(data)
             return
-        if isinstance(data, str):
-            raise TypeError("write() takes bytes, not str")
         try:
-            sent = self._send(data)
+            sent = self._send(data)  # TypeError for str, as socket.send raises
         except OSError as e:
             self._fail_later(e)
             return
         if sent < len(data):
-            self._queue(memoryview(data)[sent:] if sent else data)
+            rest = memoryview(data)[sent:] if sent else data
+            self._queue(rest if type(data) is bytes else bytes(rest))
             self._start_writing()
 
     def writeSequence(self, iovec: Any) -> None:
-        """See ``ITransport.writeSequence``."""
-        for data in iovec:
-            self.write(data)
+        """See ``ITransport.writeSequence``: one write of the joined chunks."""
+        self.write(b"".join(iovec))
 
     def _queue(self, data: Any) -> None:
-        if isinstance(data, str):
-            raise TypeError("write() takes bytes, not str")
+        kind = type(data)
+        if kind is not bytes and kind is not memoryview:
+            if isinstance(data, str):
+                raise TypeError("write() takes bytes, not str")
+            data = bytes(memoryview(data))  # a snapshot: the caller may reuse its buffer
+        elif kind is memoryview and not isinstance(data.obj, bytes):
+            data = data.tobytes()
+        if not data:
+            return
         self._buffer.append(data)
         self._buffered += len(data)
         if (
@@ -276,21 +345,24 @@ class Connection:
             if sent:
                 self._consume(sent)
             if self._buffered:
+                producer = self.producer
                 if (
                     self.producerPaused
-                    and self.streamingProducer
+                    and producer is not None
                     and self._buffered < self.lowWaterMark
                 ):
                     self.producerPaused = False
-                    self.producer.resumeProducing()
+                    producer.resumeProducing()
                 return None
-        # Everything is sent.
-        self._stop_writing()
-        if self.producer is not None and (not self.streamingProducer or self.producerPaused):
+        # Everything is sent.  Writes made by the producer now are queued
+        # (still ``_writing``) and go out on the next call.
+        producer = self.producer
+        if producer is not None and (not self.streamingProducer or self.producerPaused):
             self.producerPaused = False
-            self.producer.resumeProducing()
-            if self._buffered:
+            producer.resumeProducing()
+            if self._buffered or self._error is not None:
                 return None
+        self._stop_writing()
         if self.disconnecting and self.producer is None:
             return _DONE
         if self._write_state == 1:
@@ -313,15 +385,15 @@ class Connection:
     # -- closing -------------------------------------------------------------
 
     def loseConnection(self) -> None:
-        """See ``ITransport.loseConnection``: close once the buffer is sent."""
+        """See ``ITransport.loseConnection``: close once the buffer is sent.
+
+        As in Twisted, a registered producer keeps the connection open until
+        it unregisters.
+        """
         if self.disconnected or self.disconnecting:
             return
         self.disconnecting = True
         self.stopReading()
-        if self.producer is not None and self.streamingProducer:
-            # The producer is done for: let it know, and flush what it wrote.
-            producer, self.producer = self.producer, None
-            producer.stopProducing()
         self._start_writing()
 
     def loseWriteConnection(self) -> None:
@@ -337,14 +409,19 @@ class Connection:
             self.channel.shutdown(socket.SHUT_WR)
         except OSError as e:
             return error.ConnectionLost(e)
-        if self._read_closed:
-            return _DONE
         if self._half is not None:
             self._half.writeConnectionLost()
+        if self._read_closed:
+            return _DONE
         return None
 
     def abortConnection(self) -> None:
-        """See ``ITCPTransport.abortConnection``: close now, dropping queued data."""
+        """See ``ITCPTransport.abortConnection``: close now, dropping queued data.
+
+        The socket is closed with a zero linger time, so the peer gets a
+        reset (``ConnectionLost``); this side gets ``ConnectionAborted`` on
+        the next iteration.
+        """
         if self.disconnected or self._aborting:
             return
         self._aborting = True
@@ -353,12 +430,11 @@ class Connection:
         self._buffer.clear()
         self._buffered = 0
         self.disconnecting = True
-        try:  # RST instead of FIN: the peer sees ECONNRESET (SO_LINGER 0, man 7 socket).
-            self.channel.socket.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-            )
+        self._write_state = 2  # later writes are dropped, not sent before the reset
+        try:
+            self.channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         except OSError:
-            pass
+            pass  # not a socket that lingers: a plain close is the best there is
         self.reactor.callLater(0, self.connectionLost, Failure(error.ConnectionAborted()))
 
     def connectionLost(self, reason: Failure) -> None:
@@ -389,7 +465,11 @@ class Connection:
     # -- producer / consumer -----------------------------------------------------
 
     def registerProducer(self, producer: Any, streaming: bool) -> None:
-        """See ``IConsumer.registerProducer``."""
+        """See ``IConsumer.registerProducer``.
+
+        A pull producer (``streaming`` false) is asked for data at once and
+        again each time the buffer drains.
+        """
         if self.producer is not None:
             raise RuntimeError(
                 f"Cannot register producer {producer!r}: {self.producer!r} is registered"
@@ -401,6 +481,7 @@ class Connection:
         self.streamingProducer = streaming
         self.producerPaused = False
         if not streaming:
+            self._start_writing()
             producer.resumeProducing()
         elif self._buffered > self.highWaterMark:
             self.producerPaused = True
@@ -410,7 +491,7 @@ class Connection:
         """See ``IConsumer.unregisterProducer``; a pending loseConnection then completes."""
         self.producer = None
         self.producerPaused = False
-        if self.disconnecting:
+        if self.disconnecting and not self.disconnected and not self._aborting:
             self._start_writing()
 
     def pauseProducing(self) -> None:
@@ -429,9 +510,11 @@ class Connection:
     # -- addresses and options ---------------------------------------------------
 
     def getHost(self) -> Any:
-        """See ``ITransport.getHost``."""
-        sock = self.channel.socket
-        return address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+        """See ``ITransport.getHost``; still answers after the connection closed."""
+        if self._host is None:
+            sock = self.channel.socket
+            self._host = address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+        return self._host
 
     def getPeer(self) -> Any:
         """See ``ITransport.getPeer``."""
@@ -471,8 +554,10 @@ class Port:
     See ``IListeningPort``.  Accepts in batches of up to ``numberAccepts``
     per readiness event.  When the process runs out of descriptors (EMFILE
     or ENFILE) it closes a reserved descriptor, accepts and drops the
-    pending connection so the client sees a prompt close instead of a hang,
-    reopens the reserve, and logs that once per burst rather than per event.
+    pending connections so that clients see a prompt close instead of a
+    hang, reopens the reserve, and logs that once per burst rather than per
+    event.  A channel passed in that already listens (an adopted socket) is
+    used as it is: no bind, no ``listen``.
     """
 
     numberAccepts = 100
@@ -502,6 +587,8 @@ class Port:
         self.disconnected = False
         self._reserve = -1
         self._emfile_logged = False
+        self._accept_retry: Any = None
+        self._host: Any = None
 
     def __repr__(self) -> str:
         state = "listening" if self.connected else "not listening"
@@ -511,9 +598,8 @@ class Port:
         ch = ServerSocketChannel.open(self.family)
         try:
             ch.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            ch.bind(
-                ((self.interface or ("::" if self.family == socket.AF_INET6 else "")), self.port)
-            )
+            host = self.interface or ("::" if self.family == socket.AF_INET6 else "")
+            ch.bind((host, self.port))
         except BaseException:
             ch.close()
             raise
@@ -524,8 +610,11 @@ class Port:
         try:
             if self.channel is None:
                 self.channel = self._make_channel()
-            self.channel.listen(self.backlog)
-        except OSError as e:
+            sock = self.channel.socket
+            if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                self.channel.listen(self.backlog)
+            self._host = address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+        except (OSError, OverflowError) as e:
             if self.channel is not None:
                 self.channel.close()
                 self.channel = None
@@ -548,11 +637,12 @@ class Port:
         """Accept up to ``numberAccepts`` pending connections."""
         accept = self.channel.accept
         build = self.factory.buildProtocol
+        reactor, kind, family, transport = self.reactor, self._kind, self.family, self.transport
         for _ in range(self.numberAccepts):
             try:
                 accepted = accept()
             except OSError as e:
-                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                if e.errno in _OUT_OF_FDS:
                     self._out_of_descriptors(e)
                     return None
                 if e.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
@@ -562,24 +652,33 @@ class Port:
                 break
             self._emfile_logged = False
             channel, addr = accepted
-            protocol = build(address_from_sockaddr(self._kind, self.family, addr))
+            try:
+                protocol = build(address_from_sockaddr(kind, family, addr))
+            except Exception:
+                log.exception("%s: unhandled error in buildProtocol", self.logPrefix())
+                channel.close()
+                continue
             if protocol is None:
                 channel.close()
                 continue
-            transport = self.transport(self.reactor, channel, addr)
-            transport._kind = self._kind
-            transport.makeConnection(protocol)
+            conn = transport(reactor, channel, addr)
+            conn._kind = kind
+            conn.makeConnection(protocol)
         return None
 
     def _out_of_descriptors(self, exc: OSError) -> None:
         if not self._emfile_logged:
             self._emfile_logged = True
             log.error(
-                "%s: out of file descriptors (%s); refusing new connections until some close",
+                "%s: out of file descriptors (%s); closing new connections until some close",
                 self.logPrefix(),
                 os.strerror(exc.errno),
             )
         if self._reserve < 0:
+            # No spare to drain the backlog with: stop polling a socket that
+            # stays readable, rather than spin, and try again shortly.
+            self.reactor.removeReader(self)
+            self._accept_retry = self.reactor.callLater(ACCEPT_RETRY_DELAY, self._retry_accept)
             return
         os.close(self._reserve)
         self._reserve = -1
@@ -594,6 +693,13 @@ class Port:
         finally:
             self._reserve = _open_reserve()
 
+    def _retry_accept(self) -> None:
+        self._accept_retry = None
+        if self._reserve < 0:
+            self._reserve = _open_reserve()
+        if self.connected:
+            self.reactor.addReader(self)
+
     def connectionLost(self, reason: Failure) -> None:
         """The reactor dropped the port (shutdown): stop listening."""
         self._close()
@@ -604,6 +710,9 @@ class Port:
         self.disconnected = True
         self.connected = False
         self.reactor.removeReader(self)
+        retry, self._accept_retry = self._accept_retry, None
+        if retry is not None and retry.active():
+            retry.cancel()
         if self.channel is not None:
             self.channel.close()
         if self._reserve >= 0:
@@ -612,7 +721,7 @@ class Port:
         self.factory.doStop()
 
     def stopListening(self) -> Deferred:
-        """See ``IListeningPort.stopListening``."""
+        """See ``IListeningPort.stopListening``: closes at once; the port is free on return."""
         self._close()
         return succeed(None)
 
@@ -620,8 +729,10 @@ class Port:
 
     def getHost(self) -> Any:
         """See ``IListeningPort.getHost``: the real port after binding port 0."""
-        sock = self.channel.socket
-        return address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+        if self._host is None:
+            sock = self.channel.socket
+            self._host = address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+        return self._host
 
 
 def _open_reserve() -> int:
@@ -638,11 +749,14 @@ def _open_reserve() -> int:
 class _ConnectAttempt:
     """The descriptor of a connect in progress: becomes a Connection on success."""
 
+    __slots__ = ("connector", "channel", "address", "done", "_watched")
+
     def __init__(self, connector: Connector, channel: SocketChannel, address: Any) -> None:
         self.connector = connector
         self.channel = channel
         self.address = address
         self.done = False
+        self._watched = False
 
     def fileno(self) -> int:
         return -1 if self.channel.closed else int(self.channel)
@@ -659,6 +773,7 @@ class _ConnectAttempt:
         if connected:
             self.connector.reactor.callLater(0, self._succeeded)
         else:
+            self._watched = True
             self.connector.reactor.addWriter(self)
 
     def doWrite(self) -> Any:
@@ -667,20 +782,26 @@ class _ConnectAttempt:
                 return None
         except OSError as e:
             return e
-        self.connector.reactor.removeWriter(self)
+        self._unwatch()
         self._succeeded()
         return None
 
     doRead = doWrite
 
     def connectionLost(self, reason: Failure) -> None:
+        self._watched = False  # the reactor has dropped us
         value = reason.value
         self._failed(value if isinstance(value, OSError) else None, reason)
+
+    def _unwatch(self) -> None:
+        if self._watched:
+            self._watched = False
+            self.connector.reactor.removeWriter(self)
 
     def abandon(self) -> None:
         if not self.done:
             self.done = True
-            self.connector.reactor.removeWriter(self)
+            self._unwatch()
             self.channel.close()
 
     def _succeeded(self) -> None:
@@ -695,7 +816,7 @@ class _ConnectAttempt:
         self.abandon()
         if exc is not None:
             reason = Failure(error.get_connect_error(exc))
-        self.connector._failed(reason)
+        self.connector._attempt_failed(reason)
 
 
 @implementer(IConnector)
@@ -703,12 +824,16 @@ class Connector:
     """An outgoing TCP connection attempt and, once up, its connection.
 
     See ``IConnector``.  Host names are resolved in the reactor's thread
-    pool; literal addresses connect at once.  ``state`` is
+    pool; literal addresses connect at once.  A name with several addresses
+    is tried one address after the other, in ``getaddrinfo`` order, until
+    one connects; ``timeout`` covers them all.  ``state`` is
     ``"disconnected"``, ``"connecting"`` or ``"connected"``.
     """
 
     transport = Connection
     _kind = "TCP"
+    #: ``(family, sockaddr)`` left to try after the current attempt fails.
+    _addresses: Any = ()
 
     def __init__(
         self,
@@ -733,6 +858,7 @@ class Connector:
         self._timer: Any = None
         self._factory_started = False
         self._resolving: Deferred | None = None
+        self._bind_failure: Any = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} to {self.host}:{self.port} {self.state}>"
@@ -768,7 +894,15 @@ class Connector:
             if self._resolving is not d:
                 return
             self._resolving = None
-            family, _, _, _, sockaddr = infos[0]
+            addresses = []
+            for family, _, _, _, sockaddr in infos:
+                if (family, sockaddr) not in addresses:
+                    addresses.append((family, sockaddr))
+            if not addresses:
+                self._failed(Failure(error.DNSLookupError(None, self.host)))
+                return
+            family, sockaddr = addresses.pop(0)
+            self._addresses = addresses
             self._start_attempt(sockaddr, family)
 
         def failed(f: Failure) -> None:
@@ -786,13 +920,15 @@ class Connector:
             return (addr, self.port, 0, int(scope) if scope.isdigit() else scope_id)
         return (host, self.port)
 
-    def _start_attempt(self, sockaddr: tuple, family: int | None = None) -> None:
+    def _start_attempt(self, sockaddr: Any, family: int | None = None) -> None:
         if family is None:
             family = socket.AF_INET6 if len(sockaddr) == 4 else socket.AF_INET
         try:
             channel = self._make_channel(family)
-        except OSError as e:
-            self._failed(Failure(error.ConnectBindError(e)))
+        except Exception as e:  # bind errors, and bad bindAddress values
+            # Fail from the loop, as every other connect failure does.
+            reason = Failure(error.ConnectBindError(e))
+            self._bind_failure = self.reactor.callLater(0, self._failed, reason)
             return
         self._attempt = _ConnectAttempt(self, channel, sockaddr)
         self._attempt.start()
@@ -819,32 +955,52 @@ class Connector:
 
     def _abandon_attempt(self) -> None:
         self._resolving = None
+        self._addresses = ()
+        call, self._bind_failure = self._bind_failure, None
+        if call is not None and call.active():
+            call.cancel()
         if self._attempt is not None:
             self._attempt.abandon()
             self._attempt = None
 
+    def _attempt_failed(self, reason: Failure) -> None:
+        # One address failed: try the next one the name resolved to, if any.
+        self._attempt = None
+        if self._addresses and self.state == "connecting":
+            family, sockaddr = self._addresses.pop(0)
+            self._start_attempt(sockaddr, family)
+            return
+        self._failed(reason)
+
     def _connected(self, channel: SocketChannel) -> None:
         self._cancel_timer()
         self._attempt = None
-        self.state = "connected"
+        self._addresses = ()
         transport = self.transport(self.reactor, channel)
         transport._kind = self._kind
-        transport.connector = self
-        self.transport_instance = transport
         try:
-            peer = transport.getPeer()
-        except OSError as e:  # reset between connect and now
+            protocol = self.factory.buildProtocol(transport.getPeer())
+        except OSError as e:  # reset between connect and getpeername
             channel.close()
-            self.state = "connecting"
             self._failed(Failure(error.get_connect_error(e)))
             return
-        protocol = self.factory.buildProtocol(peer)
-        if protocol is None:
-            transport.connector = None
+        except Exception:
+            reason = Failure()
+            log.error(
+                "Unhandled error in %s.buildProtocol:\n%s",
+                type(self.factory).__name__,
+                reason.getTraceback(),
+            )
             channel.close()
-            self.state = "disconnected"
-            self._stop_factory_if_idle()
+            self._failed(reason)
             return
+        if protocol is None:
+            channel.close()
+            self._failed(Failure(error.ConnectError(None, "buildProtocol returned None")))
+            return
+        self.state = "connected"
+        transport.connector = self
+        self.transport_instance = transport
         transport.makeConnection(protocol)
 
     def _failed(self, reason: Failure) -> None:
@@ -882,3 +1038,81 @@ class Connector:
             self.stopConnecting()
         elif self.state == "connected" and self.transport_instance is not None:
             self.transport_instance.loseConnection()
+
+
+# ---------------------------------------------------------------------------
+# Adopting sockets made elsewhere
+
+
+def _dup_socket(fileDescriptor: Any, addressFamily: int, cls: Any) -> Any:
+    """A channel of cls over a duplicate of fileDescriptor, checked to be addressFamily."""
+    if addressFamily not in _FAMILIES:
+        raise ValueError(f"unsupported address family {addressFamily!r} for a stream socket")
+    if getattr(fileDescriptor, "closed", False) is True:  # a channel's int is stale once closed
+        raise ValueError(f"{fileDescriptor!r} is closed")
+    fd = int(fileDescriptor) if isinstance(fileDescriptor, int) else fileDescriptor.fileno()
+    # The caller keeps its own descriptor and may close it (Twisted semantics).
+    channel = cls.from_fd(os.dup(int(fd)))
+    sock = channel.socket
+    if sock.family != addressFamily or sock.type != socket.SOCK_STREAM:
+        channel.close()
+        raise ValueError(
+            f"descriptor {fd} is a {socket.AddressFamily(sock.family).name} "
+            f"{socket.SocketKind(sock.type).name} socket, not a "
+            f"{socket.AddressFamily(addressFamily).name} stream socket"
+        )
+    return channel
+
+
+def adopt_stream_port(reactor: Any, fileDescriptor: Any, addressFamily: int, factory: Any) -> Port:
+    """Serve factory on a listening socket made elsewhere; see ``IReactorSocket``.
+
+    fileDescriptor is an int, a channel or an object with ``fileno()`` (a
+    ``socket.socket``).  It is duplicated, so the caller keeps and may
+    close its own copy; the shared socket becomes non-blocking.  A socket
+    that is bound but not yet listening is made to listen.
+    """
+    channel = _dup_socket(fileDescriptor, addressFamily, ServerSocketChannel)
+    if addressFamily == getattr(socket, "AF_UNIX", None):
+        p = Port(
+            reactor, factory, channel.getsockname(), "", family=addressFamily, channel=channel
+        )
+        p.transport, p._kind = _unix_transport(), "UNIX"
+    else:
+        host, port = channel.getsockname()[:2]
+        p = Port(reactor, factory, port, host, family=addressFamily, channel=channel)
+    p.startListening()
+    return p
+
+
+def adopt_stream_connection(
+    reactor: Any, fileDescriptor: Any, addressFamily: int, factory: Any
+) -> None:
+    """Run a protocol from factory on a connected socket made elsewhere.
+
+    See ``IReactorSocket.adoptStreamConnection``.  fileDescriptor is taken
+    as by ``adopt_stream_port`` (duplicated).  ``factory.buildProtocol`` gets
+    the peer's address; if it returns None the duplicate is closed.
+    """
+    channel = _dup_socket(fileDescriptor, addressFamily, SocketChannel)
+    try:
+        peer = channel.getpeername()
+        protocol = factory.buildProtocol(address_from_sockaddr("TCP", addressFamily, peer))
+    except BaseException:
+        channel.close()
+        raise
+    if protocol is None:
+        channel.close()
+        return
+    if addressFamily == getattr(socket, "AF_UNIX", None):
+        transport = _unix_transport()(reactor, channel, peer)
+        transport._kind = "UNIX"
+    else:
+        transport = Connection(reactor, channel, peer)
+    transport.makeConnection(protocol)
+
+
+def _unix_transport() -> type[Connection]:
+    from reactorsock.unix import UNIXConnection  # unix.py builds on this module
+
+    return UNIXConnection

@@ -31,6 +31,7 @@ from reactorsock.interfaces import (
     IReactorMulticast,
     IReactorProcess,
     IReactorSocket,
+    IReactorSSL,
     IReactorTCP,
     IReactorUDP,
     IReactorUNIX,
@@ -68,9 +69,10 @@ class Reactor(ReactorBase):
             fd = desc.fileno()
         except (ValueError, OSError):
             fd = -1
-        if fd >= 0 and table.get(fd) is desc:
+        if fd >= 0:
             return fd
-        # Closed (fileno() == -1) or renumbered: find it by identity.
+        # Closed (fileno() == -1): find it by identity.  Only here, so that
+        # removing a descriptor that is not watched stays O(1).
         for known, d in table.items():
             if d is desc:
                 return known
@@ -345,3 +347,24 @@ classImplements(
 )
 if hasattr(socket, "AF_UNIX"):
     classImplements(Reactor, IReactorUNIX)
+
+
+def _listen_ssl(self, port: int, factory, contextFactory, backlog: int = 50, interface: str = ""):
+    """See ``IReactorSSL.listenSSL``."""
+    from reactorsock.tls import listen_ssl
+
+    return listen_ssl(self, port, factory, contextFactory, backlog, interface)
+
+
+def _connect_ssl(
+    self, host: str, port: int, factory, contextFactory, timeout=30, bindAddress=None
+):
+    """See ``IReactorSSL.connectSSL``."""
+    from reactorsock.tls import connect_ssl
+
+    return connect_ssl(self, host, port, factory, contextFactory, timeout, bindAddress)
+
+
+Reactor.listenSSL = _listen_ssl
+Reactor.connectSSL = _connect_ssl
+classImplements(Reactor, IReactorSSL)
