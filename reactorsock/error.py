@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import socket
 
+from reactorsock.defer import CancelledError
+
 __all__ = [
     "ReactorNotRunning",
     "ReactorAlreadyRunning",
@@ -32,6 +34,12 @@ __all__ = [
     "ProcessExitedAlready",
     "NotConnectingError",
     "NotListeningError",
+    "BadFileError",
+    "ConnectingCancelledError",
+    "NoProtocol",
+    "InvalidAddressError",
+    "MulticastJoinError",
+    "UnsupportedAddressFamily",
 ]
 
 
@@ -116,6 +124,28 @@ class UserError(ConnectError):
     """The connection attempt was abandoned by the user (stopConnecting)."""
 
 
+class BadFileError(ConnectError):
+    """The UNIX socket's lock file shows no running server (``checkPID``)."""
+
+
+class ConnectingCancelledError(CancelledError):
+    """A ``connect()`` Deferred was cancelled before the connection was made.
+
+    ``address`` is the destination that was being connected to.
+    """
+
+    def __init__(self, address: object) -> None:
+        super().__init__(address)
+        self.address = address
+
+    def __str__(self) -> str:
+        return f"connecting to {self.address} was cancelled"
+
+
+class NoProtocol(Exception):
+    """The factory's ``buildProtocol`` returned None, so the connection was dropped."""
+
+
 class CannotListenError(OSError):
     """A port could not be bound; ``interface``, ``port`` and ``socketError`` say why."""
 
@@ -140,6 +170,33 @@ class NotListeningError(RuntimeError):
 
 class MessageLengthError(ValueError):
     """A datagram or message is longer than allowed."""
+
+
+class InvalidAddressError(ValueError):
+    """An address is not an IP address literal (or not of the port's family).
+
+    Twisted's ``error.InvalidAddressError``: ``address`` and ``message`` are
+    kept as attributes.
+    """
+
+    def __init__(self, address: object, message: str) -> None:
+        super().__init__(address, message)
+        self.address = address
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"Invalid address {self.address!r}: {self.message}"
+
+
+class MulticastJoinError(Exception):
+    """Joining or leaving a multicast group failed (Twisted's ``error.MulticastJoinError``)."""
+
+
+class UnsupportedAddressFamily(ValueError):
+    """A socket, or a descriptor to adopt, is of an address family this call does not take.
+
+    A ``ValueError``, as the adoption calls raised before it existed.
+    """
 
 
 class ProcessDone(ConnectionDone):

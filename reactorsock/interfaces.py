@@ -507,6 +507,12 @@ class ITCPTransport(ITransport):
 class IUNIXTransport(ITransport):
     """A UNIX-domain stream connection."""
 
+    def loseWriteConnection() -> None:
+        """Half-close: shut down writing after the buffer drains; reading goes on."""
+
+    def abortConnection() -> None:
+        """Close now, dropping buffered data."""
+
 
 class IUDPTransport(Interface):
     """A UDP port, as seen by its DatagramProtocol."""

@@ -1,12 +1,15 @@
-"""TLS for any stream transport: options, the ``TLSTransport`` shell, STARTTLS and listenSSL.
+"""TLS for any stream transport: the ``TLSTransport`` shell, STARTTLS and listenSSL.
 
 The TLS state machine is ``_tlsbio.MemoryBIOTLS`` (sans-IO, pyOpenSSL over
 memory BIOs); this module is the shell that moves its bytes over a real
 transport, so TCP, UNIX sockets, in-memory transports and ``startTLS``
-share one implementation.  It also builds the ``OpenSSL.SSL.Context``
-objects with Twisted's names (``optionsForClientTLS``,
-``CertificateOptions``), and re-exports certificate management from
-``_certs``.  It is not a TCP transport: ``tcp.py`` is untouched and wrapped.
+share one implementation.  It is not a TCP transport: ``tcp.py`` is
+untouched and wrapped.  This is also the public home of the rest of TLS,
+re-exported from the private modules that hold it: the options that build
+``OpenSSL.SSL.Context`` objects with Twisted's names
+(``optionsForClientTLS``, ``CertificateOptions``: ``_tlsoptions``), the
+endpoints and the ``ssl:``/``tls:`` description strings
+(``_tlsendpoints``), and certificate management (``_certs``).
 
 Verification is on by default: ``optionsForClientTLS`` checks the server's
 chain against the platform trust store (or the roots given) *and* its host
@@ -50,14 +53,10 @@ of a live connection for a ``TLSTransport`` around it.  For a
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography import x509
-from OpenSSL import SSL, crypto
 from zope.interface import implementer
 
 from reactorsock import error
@@ -81,16 +80,27 @@ from reactorsock._tlsbio import (
     MemoryBIOTLS,
     TLSError,
     TLSTruncationError,
-    encode_server_name,
 )
-from reactorsock.defer import Deferred, fail
+from reactorsock._tlsendpoints import (
+    SSL_SERVER_SYNTAX,
+    TLS_CLIENT_SYNTAX,
+    TLSServerEndpoint,
+    wrapClientTLS,
+)
+from reactorsock._tlsoptions import (
+    HANDSHAKE_TIMEOUT,
+    CertificateOptions,
+    ClientTLSOptions,
+    TLSv1_2,
+    TLSv1_3,
+    optionsForClientTLS,
+    platformTrust,
+)
 from reactorsock.failure import Failure
 from reactorsock.interfaces import (
     IConsumer,
     IProtocol,
     IPushProducer,
-    IStreamClientEndpoint,
-    IStreamServerEndpoint,
     ITCPTransport,
 )
 from reactorsock.protocol import ClientFactory
@@ -131,273 +141,9 @@ __all__ = [
     "write_dev_certificates",
 ]
 
-#: Seconds a peer gets to finish the handshake; protects servers from idle clients.
-#: 30 s matches connectTCP's default timeout.
-HANDSHAKE_TIMEOUT = 30.0
-#: Protocol versions for ``raiseMinimumTo`` (Twisted names them ``TLSVersion.TLSv1_2``).
-TLSv1_2 = SSL.TLS1_2_VERSION  # noqa: N816 - Twisted's spelling
-TLSv1_3 = SSL.TLS1_3_VERSION  # noqa: N816 - Twisted's spelling
-
 
 # ---------------------------------------------------------------------------
-# Options: building contexts
-
-
-class _PlatformTrust:
-    """The platform's trust store (``SSL_CTX_set_default_verify_paths``)."""
-
-    def __repr__(self) -> str:
-        return "platformTrust()"
-
-
-_PLATFORM = _PlatformTrust()
-
-
-def platformTrust() -> Any:  # noqa: N802 - Twisted API
-    """The operating system's trust store, as a ``trustRoot`` value."""
-    return _PLATFORM
-
-
-def _to_cert(obj: Any) -> x509.Certificate:
-    if isinstance(obj, crypto.X509):
-        return obj.to_cryptography()
-    if isinstance(obj, CertificateAndKey):
-        return obj.certificate
-    if isinstance(obj, bytes | str | os.PathLike):
-        return load_pem_certificate(obj if isinstance(obj, bytes) else Path(obj))
-    return obj
-
-
-def _to_key(obj: Any) -> Any:
-    if isinstance(obj, crypto.PKey):
-        return obj.to_cryptography_key()
-    if isinstance(obj, bytes | str | os.PathLike):
-        return load_pem_private_key(obj if isinstance(obj, bytes) else Path(obj))
-    return obj
-
-
-def _trust_certificates(trust: Any) -> list[x509.Certificate]:
-    if isinstance(trust, crypto.X509 | x509.Certificate | CertificateAndKey):
-        return [_to_cert(trust)]
-    if isinstance(trust, bytes):
-        return load_pem_certificates(trust)
-    return [_to_cert(c) for c in trust]
-
-
-def _as_protocols(protocols: Iterable[bytes | str] | None) -> list[bytes]:
-    if not protocols:
-        return []
-    return [p.encode("ascii") if isinstance(p, str) else bytes(p) for p in protocols]
-
-
-class CertificateOptions:
-    """Builds (once) and hands out the ``OpenSSL.SSL.Context`` of a server or client.
-
-    Twisted's ``CertificateOptions``, with its argument names:
-
-    - ``privateKey``/``certificate``: this side's key and certificate
-      (``cryptography`` or pyOpenSSL objects, PEM bytes, or file paths);
-      ``extraCertChain``: intermediates sent after the certificate.
-    - ``verify``: check the peer's certificate against ``caCerts`` (a list
-      of CA certificates); ``trustRoot`` (a certificate, a list of them, a
-      PEM bundle or directory path, or ``platformTrust()``) implies
-      ``verify=True``.  On a server ``requireCertificate`` (default true)
-      refuses clients that send none: mutual TLS.
-    - ``acceptableProtocols``: ALPN names in order of preference
-      (``[b"h2", b"http/1.1"]``); a server picks its most preferred one
-      that the client offers, and goes on without ALPN when none match.
-    - ``raiseMinimumTo``: lowest TLS version (``TLSv1_2``, the floor, or
-      ``TLSv1_3``).
-    - ``server_names``: server-side SNI, a mapping of host name (or
-      ``"*.example.com"``) to the ``CertificateOptions`` (or ``Context``)
-      whose certificate to present; unknown names get this one's.
-    - ``handshake_timeout``: seconds before an unfinished handshake is
-      aborted (``HANDSHAKE_TIMEOUT``); None for no limit.
-
-    ``getContext()`` is Twisted's ContextFactory method.  The context is
-    built on first use and shared by every connection.
-    """
-
-    def __init__(
-        self,
-        privateKey: Any = None,
-        certificate: Any = None,
-        extraCertChain: Iterable[Any] | None = None,
-        verify: bool = False,
-        caCerts: Iterable[Any] | None = None,
-        requireCertificate: bool = True,
-        acceptableProtocols: Iterable[bytes | str] | None = None,
-        raiseMinimumTo: int = TLSv1_2,
-        trustRoot: Any = None,
-        verifyDepth: int = 9,
-        server_names: Mapping[str, Any] | None = None,
-        handshake_timeout: float | None = HANDSHAKE_TIMEOUT,
-    ) -> None:
-        if (privateKey is None) != (certificate is None):
-            raise ValueError("privateKey and certificate go together: give both or neither")
-        if trustRoot is not None:
-            if caCerts is not None:
-                raise ValueError("give trustRoot or caCerts, not both")
-            verify = True
-        elif verify and caCerts is None:
-            raise ValueError("verify=True needs caCerts or trustRoot (e.g. platformTrust())")
-        elif caCerts is not None and not verify:
-            raise ValueError("caCerts is only used with verify=True")
-        if raiseMinimumTo not in (TLSv1_2, TLSv1_3):
-            raise ValueError("raiseMinimumTo must be TLSv1_2 or TLSv1_3 (older ones are broken)")
-        self.privateKey = _to_key(privateKey) if privateKey is not None else None
-        self.certificate = _to_cert(certificate) if certificate is not None else None
-        self.extraCertChain = [_to_cert(c) for c in extraCertChain or ()]
-        self.verify = verify
-        self.trustRoot = trustRoot if trustRoot is not None else caCerts
-        self.requireCertificate = requireCertificate
-        self.acceptableProtocols = _as_protocols(acceptableProtocols)
-        self.raiseMinimumTo = raiseMinimumTo
-        self.verifyDepth = verifyDepth
-        self.server_names = {_sni_key(k): v for k, v in (server_names or {}).items()}
-        self.handshake_timeout = handshake_timeout
-        self._context: SSL.Context | None = None
-
-    def getContext(self) -> SSL.Context:
-        """The ``OpenSSL.SSL.Context`` for these options, built on first call."""
-        if self._context is None:
-            self._context = self._make_context()
-        return self._context
-
-    def _make_context(self) -> SSL.Context:
-        ctx = SSL.Context(SSL.TLS_METHOD)
-        ctx.set_min_proto_version(self.raiseMinimumTo)
-        # No compression (CRIME); no renegotiation below TLS 1.3.
-        ctx.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_CIPHER_SERVER_PREFERENCE)
-        ctx.set_mode(SSL.MODE_RELEASE_BUFFERS)
-        if self.certificate is not None:
-            ctx.use_certificate(self.certificate)
-            ctx.use_privatekey(self.privateKey)
-            for extra in self.extraCertChain:
-                ctx.add_extra_chain_cert(extra)
-            ctx.check_privatekey()
-        if self.verify:
-            self._set_trust(ctx)
-        else:
-            ctx.set_verify(SSL.VERIFY_NONE)
-        # Needed for session resumption with client certificates (SSL_CTX_set_session_id_context).
-        ctx.set_session_id(hashlib.sha256(repr(id(self)).encode()).digest()[:32])
-        if self.acceptableProtocols:
-            ctx.set_alpn_protos(self.acceptableProtocols)
-            ctx.set_alpn_select_callback(self._select_alpn)
-        if self.server_names:
-            ctx.set_tlsext_servername_callback(self._select_server_name)
-        return ctx
-
-    def _set_trust(self, ctx: SSL.Context) -> None:
-        mode = SSL.VERIFY_PEER | SSL.VERIFY_CLIENT_ONCE
-        if self.requireCertificate:
-            mode |= SSL.VERIFY_FAIL_IF_NO_PEER_CERT
-        ctx.set_verify(mode)
-        ctx.set_verify_depth(self.verifyDepth)
-        trust = self.trustRoot
-        if trust is _PLATFORM:
-            ctx.set_default_verify_paths()
-            return
-        if isinstance(trust, str | os.PathLike):
-            path = Path(trust)
-            if path.is_dir():
-                certs = [c for p in sorted(path.glob("*.pem")) for c in load_pem_certificates(p)]
-            else:
-                certs = load_pem_certificates(path)
-        else:
-            certs = _trust_certificates(trust)
-        if not certs:
-            raise ValueError(f"no CA certificate in trust root {trust!r}")
-        store = ctx.get_cert_store()
-        for cert in certs:
-            store.add_cert(crypto.X509.from_cryptography(cert))
-            # Tell clients which CAs to pick a client certificate from.
-            ctx.add_client_ca(cert)
-
-    def _select_alpn(self, conn: SSL.Connection, offered: list[bytes]) -> bytes:
-        for proto in self.acceptableProtocols:
-            if proto in offered:
-                return proto
-        return SSL.NO_OVERLAPPING_PROTOCOLS
-
-    def _select_server_name(self, conn: SSL.Connection) -> None:
-        name = conn.get_servername()
-        if not name:
-            return
-        host = name.decode("ascii", "replace").lower()
-        chosen = self.server_names.get(host)
-        if chosen is None and "." in host:
-            chosen = self.server_names.get("*." + host.split(".", 1)[1])
-        if chosen is not None:
-            conn.set_context(chosen if isinstance(chosen, SSL.Context) else chosen.getContext())
-
-
-def _sni_key(name: str) -> str:
-    if name.startswith("*."):
-        return "*." + encode_server_name(name[2:]).decode("ascii")
-    return encode_server_name(name).decode("ascii")
-
-
-class ClientTLSOptions:
-    """What ``optionsForClientTLS`` returns: a context plus the host name to check.
-
-    ``getContext()`` is Twisted's ContextFactory method; ``server_hostname``
-    (sent as SNI, and matched against the certificate when
-    ``verify_hostname`` is true) is what the TLS layer adds to it.
-    """
-
-    def __init__(self, hostname: str, options: CertificateOptions, verify_hostname: bool) -> None:
-        self.server_hostname = hostname
-        self.verify_hostname = verify_hostname
-        self.handshake_timeout = options.handshake_timeout
-        self._options = options
-
-    def getContext(self) -> SSL.Context:
-        """See ``CertificateOptions.getContext``."""
-        return self._options.getContext()
-
-    def __repr__(self) -> str:
-        check = "verifying" if self.verify_hostname else "NOT VERIFYING"
-        return f"<ClientTLSOptions {self.server_hostname!r} {check}>"
-
-
-def optionsForClientTLS(  # noqa: N802 - Twisted API
-    hostname: str | bytes,
-    trustRoot: Any = None,
-    clientCertificate: CertificateAndKey | None = None,
-    acceptableProtocols: Iterable[bytes | str] | None = None,
-    *,
-    extraCertificateOptions: Mapping[str, Any] | None = None,
-    insecure_skip_verification: bool = False,
-) -> ClientTLSOptions:
-    """Client options for talking to hostname: verifying chain and name, TLS >= 1.2, SNI.
-
-    trustRoot defaults to ``platformTrust()``; give a CA certificate (or a
-    list, or a PEM path) for a private CA.  clientCertificate (a
-    ``CertificateAndKey``) is presented to servers that ask for one.
-    hostname may be a DNS name (IDNA: sent as A-labels) or an IP address,
-    which is then matched against the certificate's IP SANs.
-
-    ``insecure_skip_verification=True`` checks neither the chain nor the
-    name: anyone on the path can then read and change the traffic.
-    """
-    if isinstance(hostname, bytes):
-        hostname = hostname.decode("idna")
-    extra = dict(extraCertificateOptions or {})
-    if clientCertificate is not None:
-        extra.setdefault("privateKey", clientCertificate.private_key)
-        extra.setdefault("certificate", clientCertificate.certificate)
-        extra.setdefault("extraCertChain", clientCertificate.chain)
-    if insecure_skip_verification:
-        options = CertificateOptions(acceptableProtocols=acceptableProtocols, **extra)
-    else:
-        options = CertificateOptions(
-            trustRoot=platformTrust() if trustRoot is None else trustRoot,
-            acceptableProtocols=acceptableProtocols,
-            **extra,
-        )
-    return ClientTLSOptions(hostname, options, not insecure_skip_verification)
+# Starting the TLS state machine
 
 
 def _new_tls(contextFactory: Any, server_side: bool) -> MemoryBIOTLS:
@@ -998,139 +744,3 @@ def connect_ssl(
     """
     wrapping = TLSWrappingFactory(contextFactory, True, factory)
     return reactor.connectTCP(host, port, wrapping, timeout, bindAddress)
-
-
-# ---------------------------------------------------------------------------
-# Endpoints
-
-
-@implementer(IStreamServerEndpoint)
-class TLSServerEndpoint:
-    """A server endpoint whose connections are TLS-wrapped (any stream endpoint below)."""
-
-    def __init__(self, wrapped: Any, contextFactory: Any) -> None:
-        self._wrapped = wrapped
-        self._context_factory = contextFactory
-
-    def listen(self, protocolFactory: Any) -> Deferred:
-        """See ``IStreamServerEndpoint.listen``."""
-        try:
-            wrapping = TLSWrappingFactory(self._context_factory, False, protocolFactory)
-        except Exception:
-            return fail()
-        return self._wrapped.listen(wrapping)
-
-
-@implementer(IStreamClientEndpoint)
-class _TLSClientEndpoint:
-    def __init__(self, contextFactory: Any, wrapped: Any) -> None:
-        self._wrapped = wrapped
-        self._context_factory = contextFactory
-
-    def connect(self, protocolFactory: Any) -> Deferred:
-        """See ``IStreamClientEndpoint.connect``: fires with the wrapped protocol."""
-        wrapping = TLSWrappingFactory(self._context_factory, True, protocolFactory)
-        d = self._wrapped.connect(wrapping)
-        d.addCallback(lambda tls: tls.protocol)
-        return d
-
-
-def wrapClientTLS(connectionCreator: Any, wrappedEndpoint: Any) -> Any:  # noqa: N802 - Twisted
-    """A client endpoint that runs TLS (connectionCreator's options) over wrappedEndpoint."""
-    return _TLSClientEndpoint(connectionCreator, wrappedEndpoint)
-
-
-def _server_endpoint(
-    reactor: Any,
-    port: int,
-    privateKey: str,
-    certKey: str | None = None,
-    interface: str = "",
-    backlog: int = 50,
-    extraCertChain: str | None = None,
-    caCertsDir: str | None = None,
-) -> TLSServerEndpoint:
-    from reactorsock.endpoints import TCP4ServerEndpoint
-
-    cert_file = certKey or privateKey
-    certs = load_pem_certificates(Path(cert_file))
-    if not certs:
-        raise ValueError(f"no certificate in {cert_file!r}")
-    chain = list(certs[1:])
-    if extraCertChain:
-        chain += load_pem_certificates(Path(extraCertChain))
-    options = CertificateOptions(
-        privateKey=load_pem_private_key(Path(privateKey)),
-        certificate=certs[0],
-        extraCertChain=chain,
-        trustRoot=caCertsDir,
-    )
-    options.getContext()  # fail at parse time on a key that does not match
-    return TLSServerEndpoint(TCP4ServerEndpoint(reactor, port, backlog, interface), options)
-
-
-def _client_endpoint(
-    reactor: Any,
-    host: str,
-    port: int,
-    trustRoots: str | None = None,
-    certificate: str | None = None,
-    privateKey: str | None = None,
-    timeout: float = 30,
-    bindAddress: Any = None,
-) -> Any:
-    from reactorsock.endpoints import HostnameEndpoint
-
-    client_cert = None
-    if certificate:
-        certs = load_pem_certificates(Path(certificate))
-        key = load_pem_private_key(Path(privateKey or certificate))
-        client_cert = CertificateAndKey(certs[0], key, tuple(certs[1:]))
-    options = optionsForClientTLS(host, trustRoot=trustRoots, clientCertificate=client_cert)
-    return wrapClientTLS(options, HostnameEndpoint(reactor, host, port, timeout, bindAddress))
-
-
-def _syntaxes() -> tuple[Any, Any]:
-    from reactorsock.endpoints import EndpointSyntax, Param, _host_port, _port, _seconds
-
-    server = EndpointSyntax(
-        "ssl:PORT:privateKey=KEY.pem[:certKey=CERT.pem][:interface=IP][:backlog=N]"
-        "[:extraCertChain=CHAIN.pem][:caCertsDir=DIR], "
-        "e.g. ssl:8443:privateKey=key.pem:certKey=cert.pem",
-        (
-            Param("port", _port, required=True),
-            Param("privateKey", str, required=True),
-            Param("certKey", str),
-            Param("interface", str),
-            Param("backlog", int),
-            Param("extraCertChain", str),
-            Param("caCertsDir", str),
-        ),
-        _server_endpoint,
-    )
-    client = EndpointSyntax(
-        "tls:HOST:PORT[:trustRoots=CA.pem|DIR][:certificate=CERT.pem][:privateKey=KEY.pem]"
-        "[:timeout=S][:bindAddress=IP], e.g. tls:host=example.com:port=443",
-        (
-            Param("host", str, required=True),
-            Param("port", _port, required=True),
-            Param("trustRoots", str),
-            Param("certificate", str),
-            Param("privateKey", str),
-            Param("timeout", _seconds),
-            Param("bindAddress", _host_port),
-        ),
-        _client_endpoint,
-    )
-    return server, client
-
-
-try:
-    SSL_SERVER_SYNTAX, TLS_CLIENT_SYNTAX = _syntaxes()
-except ImportError:  # pragma: no cover - endpoints.py predates its registry
-    SSL_SERVER_SYNTAX = TLS_CLIENT_SYNTAX = None
-else:
-    from reactorsock import endpoints as _endpoints
-
-    _endpoints.SERVER_PARSERS.setdefault("ssl", SSL_SERVER_SYNTAX)
-    _endpoints.CLIENT_PARSERS.setdefault("tls", TLS_CLIENT_SYNTAX)

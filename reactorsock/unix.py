@@ -50,6 +50,7 @@ from reactorsock import error
 from reactorsock.address import UNIXAddress
 from reactorsock.channel import ServerSocketChannel, SocketChannel
 from reactorsock.defer import Deferred
+from reactorsock.error import BadFileError
 from reactorsock.failure import Failure
 from reactorsock.interfaces import (
     IConsumer,
@@ -76,10 +77,6 @@ HAS_ABSTRACT = sys.platform.startswith("linux")
 #: First and longest wait before retrying a connect to a full backlog (seconds).
 _RETRY_FIRST = 0.005
 _RETRY_MAX = 0.1
-
-
-class BadFileError(error.ConnectError):
-    """The UNIX socket's lock file shows no running server (``checkPID``)."""
 
 
 def normalize_address(address: Any) -> str | bytes:
