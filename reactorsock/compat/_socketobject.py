@@ -65,6 +65,11 @@ __all__ = [
 
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
+# poll(2) sets POLLRDHUP (Linux) and POLLHUP once the read side is shut down.
+_POLLRDHUP = getattr(select, "POLLRDHUP", 0)
+_SHUT_EVENTS = _POLLRDHUP | select.POLLHUP
+# Seconds between retries of a timeout-mode recv on a shut datagram socket.
+_SHUT_NAP = 0.01
 _STREAM_TYPES = frozenset({_std.SOCK_STREAM, getattr(_std, "SOCK_SEQPACKET", -2)})
 _TYPE_FLAGS = getattr(_std, "SOCK_NONBLOCK", 0) | getattr(_std, "SOCK_CLOEXEC", 0)
 _IP_FAMILIES = frozenset({_std.AF_INET, _std.AF_INET6})
@@ -341,9 +346,15 @@ class socket:  # noqa: N801 - CPython's name
             raise _would_block()
         return time.monotonic() + timeout
 
-    def _wait(self, events: int, deadline: float | None) -> None:
-        """Wait until the channel is ready for events; ``TimeoutError`` at deadline."""
+    def _wait(self, events: int, deadline: float | None) -> int:
+        """Wait until the channel is ready for events; return poll's mask.
+
+        ``TimeoutError`` at deadline.  A wait for reading also asks for
+        ``POLLRDHUP`` (Linux), which ``_receive`` reads.
+        """
         poller = select.poll()
+        if events & _POLLIN:
+            events |= _POLLRDHUP
         poller.register(self._ch, events)
         while True:
             if deadline is None:
@@ -353,8 +364,9 @@ class socket:  # noqa: N801 - CPython's name
                 if remaining <= 0:
                     raise TimeoutError("timed out")
                 ms = min(math.ceil(remaining * 1000), _MAX_POLL_MS)
-            if poller.poll(ms):
-                return
+            ready = poller.poll(ms)
+            if ready:
+                return ready[0][1]
 
     def _io(self, events: int, attempt: Any, *args: Any) -> Any:
         """Call attempt(*args) until it is not None, in this socket's mode."""
@@ -364,6 +376,29 @@ class socket:  # noqa: N801 - CPython's name
             while result is None:
                 self._wait(events, deadline)
                 result = attempt(*args)
+        return result
+
+    def _receive(self, shut: Any, attempt: Any, *args: Any) -> Any:
+        """``_io`` for the recv family; shut is what CPython returns when reading is shut down.
+
+        A datagram socket after ``shutdown(SHUT_RD)`` polls readable for ever
+        while its non-blocking recv says EAGAIN until a datagram comes (Linux
+        still queues them).  CPython's blocking recv then returns at once (the
+        kernel's blocking recv does not wait on a shut socket): ``b""``, or
+        ``(b"", None)`` from ``recvfrom``...; that is shut.  In timeout mode
+        CPython re-polls until the deadline; naps of ``_SHUT_NAP`` give the
+        same results without burning a CPU.
+        """
+        result = attempt(*args)
+        if result is None:
+            deadline = self._deadline()
+            while result is None:
+                mask = self._wait(_POLLIN, deadline)
+                result = attempt(*args)
+                if result is None and mask & _SHUT_EVENTS:
+                    if deadline is None:
+                        return shut
+                    time.sleep(max(0.0, min(_SHUT_NAP, deadline - time.monotonic())))
         return result
 
     # -- connections ----------------------------------------------------------
@@ -458,37 +493,40 @@ class socket:  # noqa: N801 - CPython's name
         """Receive up to bufsize bytes: ``b""`` at end of stream."""
         ch = self._ch
         if flags or not isinstance(ch, SocketChannel):
-            return self._io(_POLLIN, _nb, ch.socket.recv, bufsize, flags)
-        return self._io(_POLLIN, ch.read, bufsize)
+            return self._receive(b"", _nb, ch.socket.recv, bufsize, flags)
+        return self._receive(b"", ch.read, bufsize)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into a writable buffer; return the byte count."""
         ch = self._ch
         if flags or not isinstance(ch, SocketChannel):
-            return self._io(_POLLIN, _nb, ch.socket.recv_into, buffer, nbytes, flags)
-        return self._io(_POLLIN, ch.read_into, buffer, nbytes)
+            return self._receive(0, _nb, ch.socket.recv_into, buffer, nbytes, flags)
+        return self._receive(0, ch.read_into, buffer, nbytes)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """Receive up to bufsize bytes; return ``(data, sender_address)``."""
         ch = self._ch
         if flags or not isinstance(ch, DatagramChannel):
-            return self._io(_POLLIN, _nb, ch.socket.recvfrom, bufsize, flags)
-        return self._io(_POLLIN, ch.receive, bufsize)
+            return self._receive((b"", None), _nb, ch.socket.recvfrom, bufsize, flags)
+        return self._receive((b"", None), ch.receive, bufsize)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """Receive into a writable buffer; return ``(count, sender_address)``."""
         ch = self._ch
         if flags or not isinstance(ch, DatagramChannel):
-            return self._io(_POLLIN, _nb, ch.socket.recvfrom_into, buffer, nbytes, flags)
-        return self._io(_POLLIN, ch.receive_into, buffer, nbytes)
+            return self._receive((0, None), _nb, ch.socket.recvfrom_into, buffer, nbytes, flags)
+        return self._receive((0, None), ch.receive_into, buffer, nbytes)
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> Any:
         """Receive data and ancillary data: ``(data, ancdata, msg_flags, address)``."""
-        return self._io(_POLLIN, _nb, self._ch.socket.recvmsg, bufsize, ancbufsize, flags)
+        return self._receive(
+            (b"", [], 0, None), _nb, self._ch.socket.recvmsg, bufsize, ancbufsize, flags
+        )
 
     def recvmsg_into(self, buffers: Any, ancbufsize: int = 0, flags: int = 0) -> Any:
         """Like ``recvmsg``, scattering into buffers: ``(nbytes, ancdata, flags, addr)``."""
-        return self._io(_POLLIN, _nb, self._ch.socket.recvmsg_into, buffers, ancbufsize, flags)
+        recvmsg_into = self._ch.socket.recvmsg_into
+        return self._receive((0, [], 0, None), _nb, recvmsg_into, buffers, ancbufsize, flags)
 
     # -- sending ----------------------------------------------------------------
 

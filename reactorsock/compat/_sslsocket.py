@@ -1,0 +1,690 @@
+"""``SSLSocket`` of ``reactorsock.compat.ssl``: TLS over a compat socket, CPython's API.
+
+``SSLSocket`` is a ``reactorsock.compat.socket.socket`` that speaks TLS: the
+methods, attributes and exceptions of the stdlib's ``ssl.SSLSocket``
+(``do_handshake``, ``recv``/``send``/``read``/``write``, ``makefile``,
+``getpeercert``, ``unwrap``...), with the blocking, timeout and
+non-blocking modes of compat sockets.  ``SSLContext.wrap_socket`` makes
+one; it is not a transport and runs no reactor.
+
+Design notes
+------------
+*One TLS implementation.*  The TLS state machine is
+``reactorsock._tlsbio.MemoryBIOTLS``, the one under the reactor's TLS
+transports; this class is the blocking shell around it, as
+``tls.TLSTransport`` is the event-driven one.  An ``OpenSSL.SSL.Connection``
+on the fd would not be simpler: compat fds are always ``O_NONBLOCK``, so it
+would raise ``WantReadError`` in every mode and need this same poll loop,
+and verification, the host name check (``service_identity``, RFC 6125) and
+the error texts would exist twice.  A small subclass, ``_TLS``, records
+OpenSSL's verify code so that ``SSLCertVerificationError`` carries
+``verify_code`` and ``verify_message`` as the stdlib's does.
+
+*Record-sized reads.*  CPython's OpenSSL reads one TLS record at a time
+from the socket (no read-ahead), so once ``recv`` returns, ciphertext not
+yet needed stays in the kernel and ``select`` still reports it.  The pump
+here does the same: it reads a record's 5-byte header, then exactly its
+body, so select/selectors loops see the readiness they see on CPython;
+plaintext decrypted but not yet returned is ``pending()``.
+
+*Modes.*  Each operation (``do_handshake``, one ``read``, one ``write``)
+has one deadline, as in ``Modules/_ssl.c``; on expiry it raises
+``TimeoutError('The read operation timed out')`` (or write/handshake).  In
+non-blocking mode it raises ``SSLWantReadError``/``SSLWantWriteError``.  A
+``write`` whose ciphertext could not all be sent keeps the rest and, as
+OpenSSL requires, expects to be called again with the same data: the retry
+sends the rest and returns the count the first call took.
+
+*Closing.*  ``close()`` sends no close_notify, as CPython's does not;
+``unwrap()`` sends one and waits for the peer's, then the socket carries
+plaintext again.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket as _std
+import ssl as _stdssl
+import time
+from typing import Any
+
+from OpenSSL import SSL
+
+from reactorsock._tlsbio import MemoryBIOTLS, TLSError, TLSTruncationError, is_ip_address
+from reactorsock.channel import ServerSocketChannel
+from reactorsock.compat._socketobject import encode_host, getdefaulttimeout
+from reactorsock.compat._socketobject import socket as _socket
+from reactorsock.compat._sslcert import decode_certificate
+
+__all__ = ["SSLSocket"]
+
+_POLLIN = select.POLLIN
+_POLLOUT = select.POLLOUT
+_HEADER = 5  # TLS record header: type, version, length (RFC 8446 section 5.1)
+_WRITE_SLICE = 256 * 1024  # plaintext encrypted per step of one write: bounds memory
+_HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH (x509_vfy.h)
+_IP_ADDRESS_MISMATCH = 64  # X509_V_ERR_IP_ADDRESS_MISMATCH
+
+
+def _verify_error_string(code: int) -> str:
+    """OpenSSL's ``X509_verify_cert_error_string``, the stdlib's verify_message."""
+    try:  # pyOpenSSL's private binding; the public API has no such call.
+        from OpenSSL._util import ffi, lib
+
+        return ffi.string(lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
+    except Exception:  # pragma: no cover - depends on the pyOpenSSL build
+        return f"certificate verify error {code}"
+
+
+class _TLS(MemoryBIOTLS):
+    """``MemoryBIOTLS`` that keeps the verify code and offers a session to resume."""
+
+    __slots__ = ("verify_code", "verify_message", "_session")
+
+    def __init__(self, context: SSL.Context, *, session: Any = None, **kwargs: Any) -> None:
+        self.verify_code: int | None = None
+        self.verify_message: str | None = None
+        self._session = session
+        super().__init__(context, **kwargs)
+
+    def _advance_handshake(self) -> bool:
+        if self._session is not None:  # before the ClientHello is made
+            self._conn.set_session(self._session)
+            self._session = None
+        return super()._advance_handshake()
+
+    def _verify(self, conn: Any, cert: Any, errnum: int, depth: int, ok: int) -> bool:
+        accepted = super()._verify(conn, cert, errnum, depth, ok)
+        if not accepted and self.verify_code is None:
+            if not ok:
+                self.verify_code, self.verify_message = errnum, _verify_error_string(errnum)
+            else:  # the host name check refused it: the stdlib's wording (Modules/_ssl.c)
+                host = self.server_hostname
+                if is_ip_address(host or ""):
+                    self.verify_code = _IP_ADDRESS_MISMATCH
+                    self.verify_message = (
+                        f"IP address mismatch, certificate is not valid for '{host}'."
+                    )
+                else:
+                    self.verify_code = _HOSTNAME_MISMATCH
+                    self.verify_message = (
+                        f"Hostname mismatch, certificate is not valid for '{host}'."
+                    )
+        return accepted
+
+
+def _ssl_error(tls: _TLS, exc: TLSError) -> _stdssl.SSLError:
+    """The stdlib exception for exc, with ``reason``/``library`` (and verify details)."""
+    reasons = exc.openssl_reasons
+    if isinstance(exc, TLSTruncationError) or (not reasons and not tls.handshake_done):
+        reason = "UNEXPECTED_EOF_WHILE_READING"
+        err: _stdssl.SSLError = _stdssl.SSLEOFError(
+            _stdssl.SSL_ERROR_EOF, f"[SSL: {reason}] EOF occurred in violation of protocol"
+        )
+    elif tls.verify_code is not None or any("certificate verify failed" in r for r in reasons):
+        reason = "CERTIFICATE_VERIFY_FAILED"
+        message = tls.verify_message or "certificate verify failed"
+        err = _stdssl.SSLCertVerificationError(
+            _stdssl.SSL_ERROR_SSL, f"[SSL: {reason}] certificate verify failed: {message}"
+        )
+        err.verify_code = tls.verify_code or 0
+        err.verify_message = message
+    else:
+        text = reasons[-1] if reasons else str(exc)
+        reason = text.upper().replace(" ", "_") if reasons else "UNKNOWN"
+        detail = f" ({exc.message})" if exc.message != text else ""
+        err = _stdssl.SSLError(_stdssl.SSL_ERROR_SSL, f"[SSL: {reason}] {text}{detail}")
+    err.reason = reason
+    err.library = "SSL"
+    return err
+
+
+def _want_read() -> _stdssl.SSLWantReadError:
+    return _stdssl.SSLWantReadError(
+        _stdssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)"
+    )
+
+
+def _want_write() -> _stdssl.SSLWantWriteError:
+    return _stdssl.SSLWantWriteError(
+        _stdssl.SSL_ERROR_WANT_WRITE, "The operation did not complete (write)"
+    )
+
+
+class SSLSocket(_socket):
+    """A compat socket carrying TLS: the stdlib ``ssl.SSLSocket`` API.
+
+    Made by ``SSLContext.wrap_socket``, which takes over the fd of the socket
+    it is given (a compat or a stdlib socket; that one is detached).
+    ``fileno()`` is the channel, as on compat sockets.
+    """
+
+    __module__ = "reactorsock.compat.ssl"
+    __slots__ = (
+        "_context",
+        "_tls",
+        "_connected",
+        "_session",
+        "_plain",
+        "_out",
+        "_write_done",
+        "_header",
+        "_body_left",
+        "server_side",
+        "server_hostname",
+        "do_handshake_on_connect",
+        "suppress_ragged_eofs",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            f"{self.__class__.__name__} does not have a public constructor. "
+            "Instances are returned by SSLContext.wrap_socket()."
+        )
+
+    @classmethod
+    def _create(
+        cls,
+        sock: Any,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | None = None,
+        context: Any = None,
+        session: Any = None,
+    ) -> SSLSocket:
+        if sock.getsockopt(_std.SOL_SOCKET, _std.SO_TYPE) != _std.SOCK_STREAM:
+            raise NotImplementedError("only stream sockets are supported")
+        if server_side:
+            if server_hostname:
+                raise ValueError("server_hostname can only be specified in client mode")
+            if session is not None:
+                raise ValueError("session can only be specified in client mode")
+        if context.check_hostname and not server_hostname:
+            raise ValueError("check_hostname requires server_hostname")
+        if server_hostname is not None:
+            if not server_hostname or server_hostname.startswith("."):
+                raise ValueError(
+                    "server_hostname cannot be an empty string or start with a leading dot."
+                )
+            server_hostname = encode_host(server_hostname)
+        timeout = sock.gettimeout()
+        family, type_, proto = sock.family, sock.type, sock.proto
+        fd = sock.detach()  # a stdlib SSLSocket takes the fd over the same way
+        self = cls.__new__(cls)
+        self._closed = True
+        self._setup(_std.socket(family, type_, proto, fd), timeout)
+        self._context = context
+        self._tls: _TLS | None = None
+        self._session = session
+        self._plain = bytearray()
+        self._out = bytearray()
+        self._write_done: int | None = None
+        self._header = bytearray()
+        self._body_left = 0
+        self.server_side = server_side
+        self.server_hostname = server_hostname
+        self.do_handshake_on_connect = do_handshake_on_connect
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+        try:
+            self.getpeername()
+            self._connected = True
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                self.close()
+                raise
+            self._connected = False
+        if self._connected:
+            try:
+                self._start_tls()
+                if do_handshake_on_connect:
+                    if timeout == 0.0:
+                        raise ValueError(
+                            "do_handshake_on_connect should not be specified for "
+                            "non-blocking sockets"
+                        )
+                    self.do_handshake()
+            except (OSError, ValueError):
+                self.close()
+                raise
+        return self
+
+    def _start_tls(self) -> None:
+        context = self._context
+        self._tls = _TLS(
+            context._openssl_context(),
+            server_side=self.server_side,
+            server_hostname=self.server_hostname,
+            verify_hostname=context.check_hostname,
+            session=self._session,
+        )
+        self._tls.connection.set_app_data(self)
+
+    # -- attributes ------------------------------------------------------------
+
+    @property
+    def context(self) -> Any:
+        """The ``SSLContext``; a server's SNI callback may replace it mid-handshake."""
+        return self._context
+
+    @context.setter
+    def context(self, ctx: Any) -> None:
+        self._context = ctx
+        if self._tls is not None:
+            self._tls.connection.set_context(ctx._openssl_context())
+
+    @property
+    def session(self) -> Any:
+        """The TLS session (an ``OpenSSL.SSL.Session``) for ``wrap_socket(session=)``."""
+        if self._tls is None or not self._tls.handshake_done:
+            return self._session
+        return self._tls.connection.get_session()
+
+    @session.setter
+    def session(self, session: Any) -> None:
+        if self.server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
+        if self._tls is not None and self._tls.handshake_done:
+            raise ValueError("Cannot set session after handshake.")
+        self._session = session
+
+    @property
+    def session_reused(self) -> bool | None:
+        """Whether the handshake resumed a session; None before TLS starts."""
+        if self._tls is None:
+            return None
+        from OpenSSL._util import lib  # no public pyOpenSSL call
+
+        return bool(lib.SSL_session_reused(self._tls.connection._ssl))
+
+    def _check_connected(self) -> None:
+        if not self._connected:
+            self.getpeername()  # OSError(ENOTCONN), as the stdlib raises
+
+    def _need_tls(self, operation: str) -> _TLS:
+        if self._tls is None:
+            raise ValueError(f"{operation} on closed or unwrapped SSL socket.")
+        return self._tls
+
+    def _deadline_now(self) -> float | None:
+        timeout = self._timeout
+        return time.monotonic() + timeout if timeout else None
+
+    # -- moving ciphertext -------------------------------------------------------
+
+    def _wait_for(self, events: int, deadline: float | None, what: str) -> None:
+        if self._timeout == 0.0:
+            raise _want_read() if events == _POLLIN else _want_write()
+        try:
+            self._wait(events, deadline)
+        except TimeoutError:
+            raise TimeoutError(f"The {what} operation timed out") from None
+
+    def _send_out(self, deadline: float | None, what: str) -> None:
+        """Send all the ciphertext that is due, waiting as the mode says."""
+        out = self._out
+        write = self._ch.write
+        while out:
+            sent = write(out)
+            if sent:
+                del out[:sent]
+            else:
+                self._wait_for(_POLLOUT, deadline, what)
+
+    def _pump_in(self, deadline: float | None, what: str) -> None:
+        """Read ciphertext up to the end of the current record and hand it to TLS."""
+        header = self._header
+        want = self._body_left or _HEADER - len(header)
+        read = self._ch.read
+        data = read(want)
+        while data is None:
+            self._wait_for(_POLLIN, deadline, what)
+            data = read(want)
+        if self._body_left:
+            self._body_left -= len(data)
+        elif data:
+            header += data
+            if len(header) == _HEADER:
+                self._body_left = int.from_bytes(header[3:5], "big")
+                header.clear()
+        tls = self._tls
+        try:
+            plain = tls.receive_ciphertext(data)  # b"": EOF
+        except TLSError as e:
+            self._out += tls.ciphertext_to_send()  # the alert tells the peer why
+            try:
+                self._ch.write(self._out)
+            except OSError:
+                pass
+            self._out.clear()
+            raise _ssl_error(tls, e) from None
+        if plain:
+            self._plain += plain
+        self._out += tls.ciphertext_to_send()
+
+    def _handshake(self, deadline: float | None) -> None:
+        tls = self._tls
+        while True:
+            self._out += tls.ciphertext_to_send()  # a client's ClientHello, at first
+            self._send_out(deadline, "handshake")
+            if tls.handshake_done:
+                return
+            self._pump_in(deadline, "handshake")
+
+    # -- TLS operations ------------------------------------------------------------
+
+    def do_handshake(self, block: bool = False) -> None:
+        """Run the TLS handshake (again a no-op once done), in the socket's mode."""
+        self._check_connected()
+        self._need_tls("Handshake")
+        timeout = self._timeout
+        if timeout == 0.0 and block:
+            self._timeout = None
+        try:
+            self._handshake(self._deadline_now())
+        finally:
+            self._timeout = timeout
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        """Return up to len bytes of plaintext (into buffer: the count); b"" at TLS EOF."""
+        return self._read_api(len, buffer)
+
+    def _read_api(self, size: int, buffer: Any) -> Any:
+        tls = self._need_tls("Read")
+        if buffer is None:
+            if size < 0:
+                raise ValueError("size should not be negative")
+            return self._read(tls, size)
+        with memoryview(buffer) as view, view.cast("B") as octets:
+            if size <= 0 or size > len(octets):
+                size = len(octets)
+            data = self._read(tls, size)
+            octets[: len(data)] = data
+        return len(data)
+
+    def _read(self, tls: _TLS, size: int) -> bytes:
+        plain = self._plain
+        if not plain and size:
+            deadline = self._deadline_now()
+            if not tls.handshake_done:
+                self._handshake(deadline)
+            if self._out:
+                self._send_out(deadline, "read")
+            try:
+                while not plain:
+                    if tls.peer_closed_cleanly:
+                        return b""
+                    self._pump_in(deadline, "read")
+            except _stdssl.SSLEOFError:
+                if self.suppress_ragged_eofs and tls.handshake_done:
+                    return b""
+                raise
+            if self._out:  # a key update's answer, or the reply to close_notify
+                try:
+                    self._out = self._out[self._ch.write(self._out) :]
+                except OSError:
+                    self._out.clear()
+        data = bytes(plain[:size])
+        del plain[:size]
+        return data
+
+    def write(self, data: Any) -> int:
+        """Send all of data (the retry of a non-blocking write: the rest); return its length."""
+        tls = self._need_tls("Write")
+        with memoryview(data) as view, view.cast("B") as octets:
+            deadline = self._deadline_now()
+            if not tls.handshake_done:
+                self._handshake(deadline)
+            if self._out:
+                self._send_out(deadline, "write")
+                done, self._write_done = self._write_done, None
+                if done is not None:
+                    return done
+            if tls.closed:
+                raise _stdssl.SSLZeroReturnError(
+                    _stdssl.SSL_ERROR_ZERO_RETURN, "TLS/SSL connection has been closed (EOF)"
+                )
+            total = octets.nbytes
+            done = 0
+            while done < total:
+                piece = octets[done : done + _WRITE_SLICE]
+                tls.send_plaintext(piece)
+                done += piece.nbytes
+                self._out += tls.ciphertext_to_send()
+                if tls.error is not None:
+                    raise _ssl_error(tls, tls.error)
+                try:
+                    self._send_out(deadline, "write")
+                except _stdssl.SSLWantWriteError:
+                    self._write_done = done
+                    raise
+            return total
+
+    def pending(self) -> int:
+        """Bytes of plaintext decrypted and not yet read."""
+        return len(self._plain) if self._tls is not None else 0
+
+    def unwrap(self) -> SSLSocket:
+        """Close TLS (send close_notify, wait for the peer's); return this socket, now plain."""
+        tls = self._tls
+        if tls is None:
+            raise ValueError("No SSL wrapper around " + str(self))
+        deadline = self._deadline_now()
+        tls.close()
+        self._out += tls.ciphertext_to_send()
+        self._send_out(deadline, "write")
+        while not tls.peer_closed_cleanly:
+            self._pump_in(deadline, "read")
+            self._plain.clear()  # application data after our close_notify is dropped
+        self._tls = None
+        return self
+
+    # -- what the handshake settled ---------------------------------------------------
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        """The peer's certificate: the stdlib's dict, DER bytes, None, or {} if unverified."""
+        self._check_connected()
+        tls = self._need_tls("getpeercert")
+        if not tls.handshake_done:
+            raise ValueError("handshake not done yet")
+        cert = tls.peer_certificate
+        if cert is None:
+            return None
+        if binary_form:
+            from cryptography.hazmat.primitives.serialization import Encoding
+
+            return cert.public_bytes(Encoding.DER)
+        if self._context.verify_mode == _stdssl.CERT_NONE:
+            return {}  # as CPython: an unverified certificate's fields are not shown
+        return decode_certificate(cert)
+
+    def _settled(self) -> SSL.Connection | None:
+        tls = self._tls
+        return tls.connection if tls is not None and tls.handshake_done else None
+
+    def selected_alpn_protocol(self) -> str | None:
+        """The ALPN protocol agreed on, or None."""
+        tls = self._tls
+        proto = tls.negotiated_protocol if tls is not None else None
+        return proto.decode("ascii") if proto else None
+
+    def selected_npn_protocol(self) -> None:
+        """None: NPN is gone from OpenSSL 3 (the stdlib's answer there too)."""
+        return None
+
+    def version(self) -> str | None:
+        """The TLS version agreed on (``'TLSv1.3'``), or None before the handshake."""
+        conn = self._settled()
+        return conn.get_protocol_version_name() if conn is not None else None
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """``(name, protocol, secret_bits)`` of the cipher in use, or None."""
+        conn = self._settled()
+        if conn is None:
+            return None
+        return (conn.get_cipher_name(), conn.get_cipher_version(), conn.get_cipher_bits())
+
+    def shared_ciphers(self) -> None:
+        """None: pyOpenSSL does not expose the client's cipher list."""
+        return None
+
+    def compression(self) -> None:
+        """None: TLS compression is off (OP_NO_COMPRESSION, CRIME)."""
+        return None
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        """The ``tls-unique`` channel binding (RFC 5929), or None before the handshake."""
+        if cb_type != "tls-unique":
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        conn = self._settled()
+        if conn is None:
+            return None
+        # The first Finished message: ours on a new client session or a resumed server one.
+        if bool(self.session_reused) != (not self.server_side):
+            return conn.get_finished()
+        return conn.get_peer_finished()
+
+    def verify_client_post_handshake(self) -> None:
+        """Not offered: pyOpenSSL has no post-handshake authentication call."""
+        raise NotImplementedError("post-handshake authentication is not supported")
+
+    # -- the socket API over TLS ------------------------------------------------------
+
+    def _no_flags(self, flags: int, name: str) -> None:
+        if flags != 0:
+            raise ValueError(
+                f"non-zero flags not allowed in calls to {name}() on {self.__class__}"
+            )
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        """Return up to buflen bytes of plaintext; without TLS (unwrapped), the socket's."""
+        if self._tls is None:
+            return super().recv(buflen, flags)
+        self._no_flags(flags, "recv")
+        return self.read(buflen)
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        """Receive plaintext into buffer; return the byte count."""
+        if buffer is not None and nbytes is None:
+            nbytes = memoryview(buffer).nbytes
+        elif nbytes is None:
+            nbytes = 1024
+        if self._tls is None:
+            return super().recv_into(buffer, nbytes, flags)
+        self._no_flags(flags, "recv_into")
+        return self.read(nbytes, buffer)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        """Send data over TLS; return its length."""
+        if self._tls is None:
+            return super().send(data, flags)
+        self._no_flags(flags, "send")
+        return self.write(data)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        """Send all of data over TLS."""
+        if self._tls is None:
+            return super().sendall(data, flags)
+        self._no_flags(flags, "sendall")
+        with memoryview(data) as view, view.cast("B") as octets:
+            count, amount = 0, octets.nbytes
+            while count < amount:
+                count += self.send(octets[count:])
+        return None
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        """Send a file's bytes; over TLS with ``send`` (os.sendfile would bypass TLS)."""
+        if self._tls is None:
+            return super().sendfile(file, offset, count)
+        return self._sendfile_use_send(file, offset, count)
+
+    def _refuse(self, name: str, error: type[Exception] = ValueError) -> None:
+        if self._tls is not None:
+            raise error(f"{name} not allowed on instances of {self.__class__}")
+
+    def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
+        """Refused over TLS (ValueError), as the stdlib does."""
+        self._refuse("recvfrom")
+        return super().recvfrom(bufsize, flags)
+
+    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
+        """Refused over TLS (ValueError), as the stdlib does."""
+        self._refuse("recvfrom_into")
+        return super().recvfrom_into(buffer, nbytes, flags)
+
+    def sendto(self, data: Any, flags_or_address: Any, *address: Any) -> int:
+        """Refused over TLS (ValueError), as the stdlib does."""
+        self._refuse("sendto")
+        return super().sendto(data, flags_or_address, *address)
+
+    def recvmsg(self, *args: Any, **kwargs: Any) -> Any:
+        """Not allowed on SSL sockets (NotImplementedError), as the stdlib."""
+        raise NotImplementedError(f"recvmsg not allowed on instances of {self.__class__}")
+
+    def recvmsg_into(self, *args: Any, **kwargs: Any) -> Any:
+        """Not allowed on SSL sockets (NotImplementedError), as the stdlib."""
+        raise NotImplementedError(f"recvmsg_into not allowed on instances of {self.__class__}")
+
+    def sendmsg(self, *args: Any, **kwargs: Any) -> Any:
+        """Not allowed on SSL sockets (NotImplementedError), as the stdlib."""
+        raise NotImplementedError(f"sendmsg not allowed on instances of {self.__class__}")
+
+    def dup(self) -> Any:
+        """Not allowed on SSL sockets (NotImplementedError), as the stdlib."""
+        raise NotImplementedError(f"Can't dup() {self.__class__.__name__} instances")
+
+    # -- connections ------------------------------------------------------------------
+
+    def _real_connect(self, address: Any, connect_ex: bool) -> int | None:
+        if self.server_side:
+            raise ValueError("can't connect in server-side mode")
+        if self._connected or self._tls is not None:
+            raise ValueError("attempt to connect already-connected SSLSocket!")
+        self._start_tls()
+        try:
+            if connect_ex:
+                rc = super().connect_ex(address)
+            else:
+                rc = None
+                super().connect(address)
+            if not rc:
+                self._connected = True
+                if self.do_handshake_on_connect:
+                    self.do_handshake()
+            return rc
+        except (OSError, ValueError):
+            self._tls = None
+            raise
+
+    def connect(self, address: Any) -> None:
+        """Connect, then run the handshake (with do_handshake_on_connect)."""
+        self._real_connect(address, False)
+
+    def connect_ex(self, address: Any) -> int:
+        """Like ``connect``, returning an errno instead of raising the socket's error."""
+        return self._real_connect(address, True) or 0
+
+    def accept(self) -> tuple[SSLSocket, Any]:
+        """Accept a connection and wrap it server-side (handshake: do_handshake_on_connect)."""
+        ch = self._ch
+        if not isinstance(ch, ServerSocketChannel):
+            ch.socket._accept()  # the OS's error: EINVAL when not listening
+        conn, address = self._io(_POLLIN, ch.accept)
+        plain = _socket._from_channel(conn, getdefaulttimeout())
+        wrapped = self._context.wrap_socket(
+            plain,
+            do_handshake_on_connect=self.do_handshake_on_connect,
+            suppress_ragged_eofs=self.suppress_ragged_eofs,
+            server_side=True,
+        )
+        return wrapped, address
+
+    def shutdown(self, how: int) -> None:
+        """Drop TLS (no close_notify) and shut the socket down, as the stdlib does."""
+        self._tls = None
+        super().shutdown(how)
+
+    def _real_close(self) -> None:
+        self._tls = None
+        super()._real_close()
