@@ -20,6 +20,11 @@ non-blocking call.  When the channel says "would block" (``None``):
   the whole ``sendall``, as CPython >= 3.5 does -- then raises
   ``TimeoutError('timed out')`` (``socket.timeout`` is ``TimeoutError``).
 
+``MSG_DONTWAIT`` in the flags of a blocking-mode call raises at once as
+well: CPython's fd is blocking there, and the flag makes its call fail with
+``EAGAIN``.  In timeout mode CPython waits for readiness and retries, so the
+flag changes nothing there, here too.
+
 CPython (``sock_call_ex`` in ``Modules/socketmodule.c``) polls before the
 first try in timeout mode; trying first saves a ``poll`` when data is
 already there and changes nothing observable.  Each wait builds its own
@@ -73,6 +78,7 @@ _SHUT_NAP = 0.01
 _STREAM_TYPES = frozenset({_std.SOCK_STREAM, getattr(_std, "SOCK_SEQPACKET", -2)})
 _TYPE_FLAGS = getattr(_std, "SOCK_NONBLOCK", 0) | getattr(_std, "SOCK_CLOEXEC", 0)
 _IP_FAMILIES = frozenset({_std.AF_INET, _std.AF_INET6})
+_MSG_DONTWAIT = getattr(_std, "MSG_DONTWAIT", 0)
 # The largest timeout CPython's _PyTime_t (int64 nanoseconds) holds.
 _MAX_TIMEOUT = (2**63 - 1) / 1e9
 
@@ -150,6 +156,18 @@ def _nb(method: Any, *args: Any) -> Any:
         return None
 
 
+def _buffer_list(buffers: Any, method: str) -> list[Any]:
+    """Return the iterable buffers as a list (an iterator must survive a retry).
+
+    ``TypeError`` for a non-iterable, with CPython's message.
+    """
+    try:
+        it = iter(buffers)
+    except TypeError:
+        raise TypeError(f"{method}() argument 1 must be an iterable") from None
+    return list(it)
+
+
 def _bytes_of(data: Any) -> int:
     with memoryview(data) as view:
         return view.nbytes
@@ -179,8 +197,8 @@ class socket:  # noqa: N801 - CPython's name
             if type & getattr(_std, "SOCK_NONBLOCK", 0):
                 timeout = 0.0  # socket(2) flag: CPython starts such a socket non-blocking
             sock = _std.socket(family, type, proto)
-        else:
-            sock = _std.socket(family, type, proto, int(fileno))
+        else:  # as given: the stdlib rejects a float or a str with TypeError, as CPython
+            sock = _std.socket(family, type, proto, fileno)
         self._setup(sock, timeout)
 
     def _setup(self, sock: _std.socket, timeout: float | None) -> None:
@@ -300,6 +318,7 @@ class socket:  # noqa: N801 - CPython's name
     def settimeout(self, value: float | None) -> None:
         """Set blocking (None), non-blocking (0) or timeout (seconds) mode."""
         self._timeout = _check_timeout(value)
+        self._check_fd()
 
     def getblocking(self) -> bool:
         """Return False in non-blocking mode (timeout 0), True otherwise."""
@@ -308,6 +327,16 @@ class socket:  # noqa: N801 - CPython's name
     def setblocking(self, flag: bool) -> None:
         """``setblocking(True)`` is ``settimeout(None)``; False is ``settimeout(0.0)``."""
         self._timeout = None if flag else 0.0
+        self._check_fd()
+
+    def _check_fd(self) -> None:
+        """Set the fd's ``O_NONBLOCK`` again, as CPython sets its flag on a mode change.
+
+        The flag is the same in every mode here (see "Design notes"), but
+        the call raises ``OSError`` (``EBADF``) for a closed socket or fd,
+        where CPython's ``ioctl``/``fcntl`` does.
+        """
+        os.set_blocking(self.fileno(), False)
 
     def get_inheritable(self) -> bool:
         """Return whether the fd is inherited by child processes."""
@@ -368,17 +397,28 @@ class socket:  # noqa: N801 - CPython's name
             if ready:
                 return ready[0][1]
 
-    def _io(self, events: int, attempt: Any, *args: Any) -> Any:
-        """Call attempt(*args) until it is not None, in this socket's mode."""
+    def _deadline_unless(self, flags: Any) -> float | None:
+        """``_deadline()``, but raise at once for ``MSG_DONTWAIT`` in blocking mode.
+
+        CPython's fd is blocking in blocking mode, where the flag makes the
+        call fail with ``EAGAIN``; in timeout mode CPython waits for
+        readiness before each try, so the flag changes nothing there.
+        """
+        if self._timeout is None and isinstance(flags, int) and flags & _MSG_DONTWAIT:
+            raise _would_block()
+        return self._deadline()
+
+    def _io(self, events: int, flags: Any, attempt: Any, *args: Any) -> Any:
+        """Call attempt(*args) until it is not None, in this socket's mode and flags'."""
         result = attempt(*args)
         if result is None:
-            deadline = self._deadline()
+            deadline = self._deadline_unless(flags)
             while result is None:
                 self._wait(events, deadline)
                 result = attempt(*args)
         return result
 
-    def _receive(self, shut: Any, attempt: Any, *args: Any) -> Any:
+    def _receive(self, shut: Any, flags: Any, attempt: Any, *args: Any) -> Any:
         """``_io`` for the recv family; shut is what CPython returns when reading is shut down.
 
         A datagram socket after ``shutdown(SHUT_RD)`` polls readable for ever
@@ -391,7 +431,7 @@ class socket:  # noqa: N801 - CPython's name
         """
         result = attempt(*args)
         if result is None:
-            deadline = self._deadline()
+            deadline = self._deadline_unless(flags)
             while result is None:
                 mask = self._wait(_POLLIN, deadline)
                 result = attempt(*args)
@@ -421,11 +461,27 @@ class socket:  # noqa: N801 - CPython's name
 
         The new socket starts in the default timeout's mode, as on CPython.
         """
+        conn, address = self._accept_channel()
+        return type(self)._from_channel(conn, _default_timeout), address
+
+    def _accept_channel(self) -> tuple[SocketChannel, Any]:
+        """Wait for a connection in this socket's mode; return ``(channel, address)``."""
         ch = self._ch
         if not isinstance(ch, ServerSocketChannel):
             ch.socket._accept()  # the OS's error: EINVAL when not listening
-        conn, address = self._io(_POLLIN, ch.accept)
-        return type(self)._from_channel(conn, _default_timeout), address
+        return self._io(_POLLIN, 0, ch.accept)
+
+    def _accept(self) -> tuple[int, Any]:
+        """Wait for a connection; return ``(fd, address)``, as ``_socket.socket._accept``.
+
+        The fd is blocking, as CPython's ``accept4(2)`` leaves it, and the
+        caller owns it.
+        """
+        conn, address = self._accept_channel()
+        fd = conn.socket.detach()
+        conn.close()  # closes the detached stdlib socket: the fd stays open
+        os.set_blocking(fd, True)
+        return fd, address
 
     def connect(self, address: Any) -> None:
         """Connect to address, waiting as the mode says.
@@ -493,40 +549,44 @@ class socket:  # noqa: N801 - CPython's name
         """Receive up to bufsize bytes: ``b""`` at end of stream."""
         ch = self._ch
         if flags or not isinstance(ch, SocketChannel):
-            return self._receive(b"", _nb, ch.socket.recv, bufsize, flags)
-        return self._receive(b"", ch.read, bufsize)
+            return self._receive(b"", flags, _nb, ch.socket.recv, bufsize, flags)
+        return self._receive(b"", 0, ch.read, bufsize)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into a writable buffer; return the byte count."""
         ch = self._ch
         if flags or not isinstance(ch, SocketChannel):
-            return self._receive(0, _nb, ch.socket.recv_into, buffer, nbytes, flags)
-        return self._receive(0, ch.read_into, buffer, nbytes)
+            return self._receive(0, flags, _nb, ch.socket.recv_into, buffer, nbytes, flags)
+        return self._receive(0, 0, ch.read_into, buffer, nbytes)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """Receive up to bufsize bytes; return ``(data, sender_address)``."""
         ch = self._ch
         if flags or not isinstance(ch, DatagramChannel):
-            return self._receive((b"", None), _nb, ch.socket.recvfrom, bufsize, flags)
-        return self._receive((b"", None), ch.receive, bufsize)
+            return self._receive((b"", None), flags, _nb, ch.socket.recvfrom, bufsize, flags)
+        return self._receive((b"", None), 0, ch.receive, bufsize)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """Receive into a writable buffer; return ``(count, sender_address)``."""
         ch = self._ch
         if flags or not isinstance(ch, DatagramChannel):
-            return self._receive((0, None), _nb, ch.socket.recvfrom_into, buffer, nbytes, flags)
-        return self._receive((0, None), ch.receive_into, buffer, nbytes)
+            return self._receive(
+                (0, None), flags, _nb, ch.socket.recvfrom_into, buffer, nbytes, flags
+            )
+        return self._receive((0, None), 0, ch.receive_into, buffer, nbytes)
 
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> Any:
         """Receive data and ancillary data: ``(data, ancdata, msg_flags, address)``."""
-        return self._receive(
-            (b"", [], 0, None), _nb, self._ch.socket.recvmsg, bufsize, ancbufsize, flags
-        )
+        recvmsg = self._ch.socket.recvmsg
+        return self._receive((b"", [], 0, None), flags, _nb, recvmsg, bufsize, ancbufsize, flags)
 
     def recvmsg_into(self, buffers: Any, ancbufsize: int = 0, flags: int = 0) -> Any:
         """Like ``recvmsg``, scattering into buffers: ``(nbytes, ancdata, flags, addr)``."""
+        buffers = _buffer_list(buffers, "recvmsg_into")
         recvmsg_into = self._ch.socket.recvmsg_into
-        return self._receive((0, [], 0, None), _nb, recvmsg_into, buffers, ancbufsize, flags)
+        return self._receive(
+            (0, [], 0, None), flags, _nb, recvmsg_into, buffers, ancbufsize, flags
+        )
 
     # -- sending ----------------------------------------------------------------
 
@@ -541,7 +601,7 @@ class socket:  # noqa: N801 - CPython's name
 
     def send(self, data: Any, flags: int = 0) -> int:
         """Send what the OS takes of data; return the byte count."""
-        return self._io(_POLLOUT, self._send_once, data, flags)
+        return self._io(_POLLOUT, flags, self._send_once, data, flags)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of data; in timeout mode, one deadline covers the whole call."""
@@ -554,7 +614,7 @@ class socket:  # noqa: N801 - CPython's name
                 n = self._send_once(octets[sent:], flags)
                 if n is None:
                     if first_wait:
-                        deadline = self._deadline()
+                        deadline = self._deadline_unless(flags)
                         first_wait = False
                     self._wait(_POLLOUT, deadline)
                     continue
@@ -562,30 +622,30 @@ class socket:  # noqa: N801 - CPython's name
                 if sent >= total:
                     return
 
-    def sendto(self, data: Any, flags_or_address: Any, *address: Any) -> int:
+    def sendto(self, data: Any, *args: Any) -> int:
         """``sendto(data, address)`` or ``sendto(data, flags, address)``."""
-        if address:
-            (addr,) = address
-            flags = flags_or_address
+        if len(args) == 1:
+            (addr,), flags = args, 0
+        elif len(args) == 2:
+            flags, addr = args
         else:
-            addr, flags = flags_or_address, 0
+            raise TypeError(f"sendto() takes 2 or 3 arguments ({len(args) + 1} given)")
         addr = _encode_address(self.family, addr)
-        return self._io(_POLLOUT, _nb, self._ch.socket.sendto, data, flags, addr)
+        return self._io(_POLLOUT, flags, _nb, self._ch.socket.sendto, data, flags, addr)
 
     def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
         """Send buffers and ancillary data with one ``sendmsg(2)``."""
-        buffers = list(buffers)  # an iterator must survive a retry
-        args: tuple[Any, ...] = (buffers, ancdata, flags)
+        args: tuple[Any, ...] = (_buffer_list(buffers, "sendmsg"), ancdata, flags)
         if address is not None:
             args += (_encode_address(self.family, address),)
-        return self._io(_POLLOUT, _nb, self._ch.socket.sendmsg, *args)
+        return self._io(_POLLOUT, flags, _nb, self._ch.socket.sendmsg, *args)
 
     if hasattr(_std.socket, "sendmsg_afalg"):
 
         def sendmsg_afalg(self, *args: Any, **kwargs: Any) -> int:
             """Send to an ``AF_ALG`` socket (Linux kernel crypto API)."""
             send = functools.partial(self._ch.socket.sendmsg_afalg, *args, **kwargs)
-            return self._io(_POLLOUT, _nb, send)
+            return self._io(_POLLOUT, kwargs.get("flags", 0), _nb, send)
 
     # The stdlib's pure-Python methods, written against the public API (see
     # "Design notes").  _sendfile_use_sendfile waits with its own selector.

@@ -52,7 +52,6 @@ from typing import Any
 from OpenSSL import SSL
 
 from reactorsock._tlsbio import MemoryBIOTLS, TLSError, TLSTruncationError, is_ip_address
-from reactorsock.channel import ServerSocketChannel
 from reactorsock.compat._socketobject import encode_host, getdefaulttimeout
 from reactorsock.compat._socketobject import socket as _socket
 from reactorsock.compat._sslcert import decode_certificate
@@ -667,10 +666,7 @@ class SSLSocket(_socket):
 
     def accept(self) -> tuple[SSLSocket, Any]:
         """Accept a connection and wrap it server-side (handshake: do_handshake_on_connect)."""
-        ch = self._ch
-        if not isinstance(ch, ServerSocketChannel):
-            ch.socket._accept()  # the OS's error: EINVAL when not listening
-        conn, address = self._io(_POLLIN, ch.accept)
+        conn, address = self._accept_channel()
         plain = _socket._from_channel(conn, getdefaulttimeout())
         wrapped = self._context.wrap_socket(
             plain,

@@ -33,6 +33,8 @@ import sys  # noqa: F401 - idem
 from socket import *  # noqa: F403 - every constant, exception and pure function
 from socket import (  # noqa: F401 - public but not in the stdlib's __all__
     _GLOBAL_DEFAULT_TIMEOUT,
+    _LOCALHOST,  # private, but CPython's test_socket uses them
+    _LOCALHOST_V6,
     EAGAIN,
     EBADF,
     EWOULDBLOCK,
@@ -41,6 +43,7 @@ from socket import (  # noqa: F401 - public but not in the stdlib's __all__
     IntFlag,
     MsgFlag,
     SocketIO,
+    _GiveupOnSendfile,  # raised by _sendfile_use_sendfile, the stdlib's own method
 )
 from typing import Any
 
@@ -104,7 +107,11 @@ def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
 
 def getnameinfo(sockaddr: tuple[Any, ...], flags: int) -> tuple[str, str]:
     """Return ``(host, port)`` for a socket address (IDNA 2008 for a non-ASCII host)."""
-    if sockaddr and isinstance(sockaddr, tuple):
+    if not isinstance(sockaddr, tuple):
+        # As CPython, and holding no reference to sockaddr in the traceback.
+        del sockaddr
+        raise TypeError("getnameinfo() argument 1 must be a tuple")
+    if sockaddr:
         sockaddr = (encode_host(sockaddr[0]), *sockaddr[1:])
     return _std.getnameinfo(sockaddr, flags)
 

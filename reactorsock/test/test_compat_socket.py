@@ -19,6 +19,7 @@ import selectors
 import socket as stdsocket
 import ssl as stdssl
 import struct
+import sys
 import threading
 import time
 from pathlib import Path
@@ -163,7 +164,8 @@ def test_public_names_complete():
     "name",
     ["error", "timeout", "gaierror", "herror", "AF_INET", "SOCK_STREAM", "inet_aton",
      "htons", "getservbyname", "gethostname", "if_nameindex", "SocketIO",
-     "_GLOBAL_DEFAULT_TIMEOUT", "AddressFamily"],
+     "_GLOBAL_DEFAULT_TIMEOUT", "AddressFamily", "_LOCALHOST", "_LOCALHOST_V6",
+     "_GiveupOnSendfile"],
 )  # fmt: skip
 def test_constants_exceptions_and_pure_functions_are_the_stdlibs(name):
     assert getattr(compat, name) is getattr(stdsocket, name)
@@ -949,3 +951,159 @@ def test_accept_on_unlistening_socket_raises_einval(mod, closing):
     with pytest.raises(OSError) as info:
         s.accept()
     assert info.value.errno == errno.EINVAL
+
+
+def test_accept_fd(mod, closing):
+    """``_accept()`` returns ``(fd, address)``: a blocking fd the caller owns."""
+    listener = closing(mod.socket())
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(WAIT)
+    client = closing(mod.create_connection(listener.getsockname(), WAIT))
+    fd, address = listener._accept()
+    conn = closing(mod.socket(fileno=fd))
+    assert type(fd) is int
+    assert address == client.getsockname()
+    conn.settimeout(WAIT)
+    client.sendall(b"fd")
+    assert conn.recv(10) == b"fd"
+
+
+# -- argument checking and private names, as CPython's test_socket checks them -------
+
+
+@pytest.mark.parametrize("fileno", [42.5, "foo"])
+def test_fileno_argument_rejects_float_and_str(mod, fileno):
+    with pytest.raises(TypeError):
+        mod.socket(mod.AF_INET, mod.SOCK_STREAM, fileno=fileno)
+
+
+def test_getnameinfo_rejects_a_non_tuple(mod):
+    """A non-tuple address raises TypeError whose traceback holds no reference to it."""
+    address = "not a tuple " + str(os.getpid())  # a new object: the refcount is ours alone
+    before = sys.getrefcount(address)
+    try:
+        mod.getnameinfo(address, 0)
+    except TypeError as e:
+        assert str(e) == "getnameinfo() argument 1 must be a tuple"
+        assert sys.getrefcount(address) == before  # while the traceback is alive
+    else:
+        pytest.fail("TypeError not raised")
+
+
+@pytest.mark.parametrize("args", [(b"x",), (b"x", 0, ("127.0.0.1", 9), 4)], ids=["1", "4"])
+def test_sendto_argument_count_error(mod, closing, args):
+    s = closing(mod.socket(mod.AF_INET, mod.SOCK_DGRAM))
+    with pytest.raises(TypeError) as info:
+        s.sendto(*args)
+    assert str(info.value) == f"sendto() takes 2 or 3 arguments ({len(args)} given)"
+
+
+@pytest.mark.parametrize("method", ["sendmsg", "recvmsg_into"])
+def test_buffers_must_be_an_iterable(mod, closing, method):
+    a, _ = closing(*mod.socketpair())
+    with pytest.raises(TypeError) as info:
+        getattr(a, method)(5)
+    assert str(info.value) == f"{method}() argument 1 must be an iterable"
+
+
+def test_sendfile_gives_up_on_a_bad_fd(mod, closing, tmp_path):
+    """``_sendfile_use_sendfile`` raises the module's ``_GiveupOnSendfile`` for a closed fd."""
+    s = closing(mod.socket())
+    fd = os.open(tmp_path, os.O_RDONLY)
+    os.close(fd)
+
+    class ClosedFile:
+        def fileno(self):
+            return fd
+
+    with pytest.raises(mod._GiveupOnSendfile):
+        s._sendfile_use_sendfile(ClosedFile())
+
+
+@pytest.mark.parametrize("call", ["setblocking", "settimeout"])
+def test_mode_change_on_a_closed_fd_raises(mod, closing, call):
+    """setblocking()/settimeout() raise OSError when the fd under the socket is gone."""
+    first = mod.socket(mod.AF_INET, mod.SOCK_STREAM, 0)
+    sock = mod.socket(mod.AF_INET, mod.SOCK_STREAM, 0, first.fileno())
+    first.close()
+    try:
+        with pytest.raises(OSError) as info:
+            getattr(sock, call)(False if call == "setblocking" else 1.0)
+        assert info.value.errno == errno.EBADF
+    finally:
+        sock.detach()
+    closed = mod.socket()
+    closed.close()
+    with pytest.raises(OSError):
+        closed.settimeout(None)
+
+
+# -- MSG_DONTWAIT -------------------------------------------------------------------------
+
+
+def _fill(sock, flags=0):
+    """Send on sock (non-blocking) until the OS buffers are full."""
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.send(b"x" * 65536, flags)
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+
+
+_DONTWAIT_RECV = {
+    "recv": lambda s, f: s.recv(10, f),
+    "recv_into": lambda s, f: s.recv_into(bytearray(10), 10, f),
+    "recvfrom": lambda s, f: s.recvfrom(10, f),
+    "recvfrom_into": lambda s, f: s.recvfrom_into(bytearray(10), 10, f),
+    "recvmsg": lambda s, f: s.recvmsg(10, 0, f),
+    "recvmsg_into": lambda s, f: s.recvmsg_into([bytearray(10)], 0, f),
+}
+_DONTWAIT_SEND = {
+    "send": lambda s, f: s.send(b"x", f),
+    "sendall": lambda s, f: s.sendall(b"x", f),
+    "sendmsg": lambda s, f: s.sendmsg([b"x"], [], f),
+}
+
+
+@pytest.mark.parametrize("call", [*_DONTWAIT_RECV, *_DONTWAIT_SEND])
+def test_msg_dontwait_in_blocking_mode_raises_at_once(mod, closing, call):
+    """MSG_DONTWAIT makes a blocking-mode call raise BlockingIOError instead of waiting."""
+    a, b = closing(*mod.socketpair())
+    if call in _DONTWAIT_SEND:
+        _fill(a)
+    assert a.gettimeout() is None
+    started = time.monotonic()
+    with pytest.raises(BlockingIOError):
+        {**_DONTWAIT_RECV, **_DONTWAIT_SEND}[call](a, mod.MSG_DONTWAIT)
+    assert time.monotonic() - started < 1.0
+
+
+def test_msg_dontwait_in_timeout_mode_waits_for_the_timeout(mod, closing):
+    """In timeout mode MSG_DONTWAIT changes nothing: CPython polls first, then times out."""
+    a, b = closing(*mod.socketpair())
+    a.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        a.recv(10, mod.MSG_DONTWAIT)
+    b.sendall(b"late")
+    assert a.recv(10, mod.MSG_DONTWAIT) == b"late"
+
+
+def test_recvmsg_into_takes_an_iterator_of_buffers(mod, closing):
+    """recvmsg_into with a generator of buffers still fills them after a wait."""
+    a, b = closing(*mod.socketpair())
+    a.settimeout(WAIT)
+    first, second = bytearray(3), bytearray(5)
+
+    def send_later():
+        time.sleep(0.1)
+        b.sendall(b"abcdefgh")
+
+    join = in_thread(send_later)
+    nbytes, _, _, _ = a.recvmsg_into(buf for buf in (first, second))
+    join()
+    assert nbytes == 8
+    assert (bytes(first), bytes(second)) == (b"abc", b"defgh")
