@@ -3,7 +3,8 @@
 ``reactorsock.compat.socket``, ``.select``, ``.selectors`` and ``.ssl`` give
 the CPython 3 APIs of the stdlib modules of the same names, built on
 reactorsock channels; ``docs/compat.md`` lists every difference.
-``install()``/``uninstall()`` put them in place of the stdlib modules, and
+``install()``/``uninstall()`` (or ``with installed_modules():``) put them in
+place of the stdlib modules, and
 ``python -m reactorsock.compat script.py`` runs a program on them.
 
 This package imports none of its submodules: ``install`` and ``uninstall``
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["install", "uninstall"]
+__all__ = ["install", "uninstall", "installed_modules"]
 
 
 def install(*args: Any, **kwargs: Any) -> Any:
@@ -29,3 +30,10 @@ def uninstall(*args: Any, **kwargs: Any) -> Any:
     from reactorsock.compat._install import uninstall as _uninstall
 
     return _uninstall(*args, **kwargs)
+
+
+def installed_modules(*args: Any, **kwargs: Any) -> Any:
+    """Context manager: the compat modules installed for a ``with`` block."""
+    from reactorsock.compat._install import installed_modules as _installed_modules
+
+    return _installed_modules(*args, **kwargs)

@@ -26,12 +26,14 @@ swap would subclass the compat class instead and break.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import threading
+from collections.abc import Iterator
 from types import ModuleType
 
-__all__ = ["install", "uninstall", "installed", "MODULES"]
+__all__ = ["install", "uninstall", "installed", "installed_modules", "MODULES"]
 
 #: The stdlib module names replaced, in import order (``ssl`` needs ``socket``).
 MODULES = ("socket", "select", "selectors", "ssl")
@@ -93,3 +95,19 @@ def uninstall() -> list[str]:
 def installed() -> bool:
     """Return True while the compat modules are installed."""
     return bool(_saved)
+
+
+@contextlib.contextmanager
+def installed_modules() -> Iterator[list[str]]:
+    """Install the compat modules for the ``with`` block, then restore the stdlib ones.
+
+    Yields the names replaced.  If the modules were already installed when
+    the block began, they stay installed after it.
+    """
+    was_installed = installed()
+    names = install()
+    try:
+        yield names
+    finally:
+        if not was_installed:
+            uninstall()

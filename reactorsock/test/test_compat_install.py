@@ -90,6 +90,27 @@ def test_install_and_uninstall_are_idempotent(restore_modules):
     assert sys.modules["socket"] is std_socket
 
 
+def test_installed_modules_context_manager(restore_modules):
+    with reactorsock.compat.installed_modules() as names:
+        assert names[:3] == ["socket", "select", "selectors"]
+        assert sys.modules["socket"] is compat_socket
+    assert not _install.installed()
+    assert sys.modules["socket"] is std_socket
+
+
+def test_installed_modules_leaves_an_earlier_install_in_place(restore_modules):
+    reactorsock.compat.install()
+    with reactorsock.compat.installed_modules():
+        assert sys.modules["socket"] is compat_socket
+    assert _install.installed() and sys.modules["socket"] is compat_socket
+
+
+def test_installed_modules_restores_after_an_exception(restore_modules):
+    with pytest.raises(ZeroDivisionError), reactorsock.compat.installed_modules():
+        1 / 0
+    assert sys.modules["socket"] is std_socket
+
+
 def test_uninstall_removes_entries_that_were_absent(restore_modules, monkeypatch):
     monkeypatch.delitem(sys.modules, "selectors")
     reactorsock.compat.install()
