@@ -75,6 +75,24 @@ def build(out: Path, src: Path, tls: bool) -> None:
     subprocess.run(cmd, check=True)
 
 
+def baseline_tree(ref: str) -> Path:
+    """reactorsock/ as of git ref, extracted (``git archive``) under bench/results/.
+
+    Re-extracted when ref now names another commit.  Servers started with
+    PYTHONPATH pointing there import it instead of the editable checkout
+    (PYTHONPATH comes before the editable install's finder).
+    """
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    out = RESULTS / f"baseline-{commit[:12]}"
+    if not (out / "reactorsock" / "__init__.py").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "reactorsock"],
+                                 capture_output=True, check=True).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
 def in_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
@@ -116,6 +134,8 @@ SERVERS = {
     "c-epoll": (None, False),
 }
 RS = ("rs-epoll", "rs-poll", "rs-select")
+#: Extra environment per server: ``--baseline`` servers import an older reactorsock.
+SERVER_ENV: dict[str, dict[str, str]] = {}
 
 
 def tls_available() -> tuple[bool, str]:
@@ -180,6 +200,7 @@ class Server:
                 cmd += ["--tls-port", str(tls[0]), "--cert", str(tls[1]), "--key", str(tls[2])]
             cmd += extra or []
         self.name = name
+        env = dict(os.environ, **SERVER_ENV[name]) if name in SERVER_ENV else None
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, *cmd],
             stdout=subprocess.PIPE,
@@ -187,6 +208,7 @@ class Server:
             text=True,
             preexec_fn=raise_nofile,
             cwd=str(BENCH / "servers"),
+            env=env,
         )
         line = self.proc.stdout.readline()
         if line.strip() != "READY":
@@ -613,6 +635,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also run rs-epoll with these monkeypatch files (bench/experiments/),\n"
         "as server rs-epoll+NAME; reactorsock's source is untouched",
     )
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="also run rs-epoll on reactorsock as of git REF (e.g. HEAD), as server\n"
+        "rs-epoll@REF: before/after numbers for a change in the same interleaved run",
+    )
     a = p.parse_args(argv)
     for v in a.variant:
         vname, _, files = v.partition("=")
@@ -620,6 +650,9 @@ def main(argv: list[str] | None = None) -> int:
         for f in files.split(":"):
             patch += ["--patch", str((BENCH / f).resolve() if not Path(f).is_absolute() else f)]
         SERVERS[f"rs-epoll+{vname}"] = (["rs_echo.py", "--backend", "epoll", *patch], True)
+    for ref in a.baseline:
+        SERVERS[f"rs-epoll@{ref}"] = (["rs_echo.py", "--backend", "epoll"], True)
+        SERVER_ENV[f"rs-epoll@{ref}"] = {"PYTHONPATH": str(baseline_tree(ref))}
     if not in_venv():
         setup()
         os.execv(str(VPY), [str(VPY), __file__, *(sys.argv[1:] if argv is None else argv)])
@@ -631,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     servers = a.servers.split(",") if a.servers else list(SERVERS)
     servers += [f"rs-epoll+{v.partition('=')[0]}" for v in a.variant
                 if f"rs-epoll+{v.partition('=')[0]}" not in servers]  # fmt: skip
+    servers += [f"rs-epoll@{r}" for r in a.baseline if f"rs-epoll@{r}" not in servers]
     for c in cells:
         if c not in ALL_CELLS:
             p.error(f"unknown cell {c}")
@@ -689,7 +723,8 @@ def main(argv: list[str] | None = None) -> int:
     if "strace" in cells:
         port += 10
         raw["strace"] = run_strace([s for s in ("rs-epoll", "asyncio", "uvloop", "twisted",
-                                                "c-epoll") if s in servers], port)  # fmt: skip
+                                                "c-epoll") if s in servers]
+                                   + [s for s in servers if "@" in s], port)  # fmt: skip
     if "profile" in cells:
         port += 10
         raw["profile"] = run_profile(port, durations)

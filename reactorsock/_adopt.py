@@ -92,7 +92,6 @@ def adopt_stream_connection(
         return
     if addressFamily == getattr(socket, "AF_UNIX", None):
         transport = _unix_transport()(reactor, channel, peer)
-        transport._kind = "UNIX"
     else:
         transport = Connection(reactor, channel, peer)
     transport.makeConnection(protocol)

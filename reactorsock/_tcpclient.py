@@ -262,7 +262,6 @@ class Connector:
         self._attempt = None
         self._addresses = ()
         transport = self.transport(self.reactor, channel)
-        transport._kind = self._kind
         try:
             protocol = self.factory.buildProtocol(transport.getPeer())
         except OSError as e:  # reset between connect and getpeername

@@ -30,8 +30,13 @@ fd, and a channel hashes and compares equal to its fd number, so
 
 - ``int`` subclasses cannot have non-empty ``__slots__`` (STYLE.md asks for
   them on channels; CPython refuses), so instances carry a ``__dict__``.
-  State is kept to ``closed``, the OS object and a few bound methods cached
-  at construction so that ``read``/``write`` are one call.
+  A stream channel keeps only its ``socket`` there (``closed`` is a class
+  attribute until ``close()`` sets it): it is the per-connection object a
+  C10K server holds ten thousand of, and a cached bound method costs 72
+  bytes.  Its ``read``/``write`` look the socket method up per call (a few
+  ns); the TCP transport's data path calls the socket directly anyway
+  (``tcp.py``).  Listening and datagram channels, few and on their own hot
+  paths, cache their bound socket methods at construction.
 - After ``close()`` the int value still holds the old fd number, which the OS
   may hand to the next object it opens.  Unregister a channel from selectors
   and dicts *before* closing it.  The I/O methods themselves are safe after
@@ -191,16 +196,18 @@ class _SocketBacked(Channel):
         sock.setblocking(False)
         return cls._adopt(sock)
 
+    #: Until ``close()`` sets the instance's own: one dict entry less per channel.
+    closed = False
+
     @classmethod
     def _adopt(cls, sock: socket.socket) -> Any:
         self = int.__new__(cls, sock.fileno())
         self.socket = sock
-        self.closed = False
         self._cache_methods(sock)
         return self
 
     def _cache_methods(self, sock: socket.socket) -> None:
-        """Store the bound socket methods the hot path calls."""
+        """Store the bound socket methods the hot path calls (none by default)."""
 
     def _release(self) -> None:
         self.socket.close()
@@ -228,12 +235,6 @@ class SocketChannel(_SocketBacked):
     attribute; closing that object directly leaves ``closed`` False, so close
     the channel instead.
     """
-
-    def _cache_methods(self, sock: socket.socket) -> None:
-        self._recv = sock.recv
-        self._recv_into = sock.recv_into
-        self._send = sock.send
-        self._sendmsg = sock.sendmsg
 
     def connect(self, address: Any) -> bool:
         """Start connecting to address without waiting.
@@ -273,7 +274,7 @@ class SocketChannel(_SocketBacked):
     def read(self, n: int = 65536) -> bytes | None:
         """Read up to n bytes: ``b""`` at EOF, None if nothing is ready."""
         try:
-            return self._recv(n)
+            return self.socket.recv(n)
         except (BlockingIOError, InterruptedError):
             return None
 
@@ -283,14 +284,14 @@ class SocketChannel(_SocketBacked):
         Returns the count, 0 at EOF, None if nothing is ready.
         """
         try:
-            return self._recv_into(buffer, nbytes)
+            return self.socket.recv_into(buffer, nbytes)
         except (BlockingIOError, InterruptedError):
             return None
 
     def write(self, data: Any) -> int:
         """Send what the kernel takes now of a bytes-like object; 0 if none."""
         try:
-            return self._send(data, _MSG_NOSIGNAL)
+            return self.socket.send(data, _MSG_NOSIGNAL)
         except (BlockingIOError, InterruptedError):
             return 0
 
@@ -303,7 +304,7 @@ class SocketChannel(_SocketBacked):
         if len(buffers) > _IOV_MAX:
             buffers = buffers[:_IOV_MAX]
         try:
-            return self._sendmsg(buffers, (), _MSG_NOSIGNAL)
+            return self.socket.sendmsg(buffers, (), _MSG_NOSIGNAL)
         except (BlockingIOError, InterruptedError):
             return 0
 

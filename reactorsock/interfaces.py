@@ -127,6 +127,13 @@ class ISelector(Interface):
     def unregister(fd: int) -> None:
         """Stop watching fd; ``KeyError`` if not registered.  Works on a closed fd."""
 
+    def events(fd: int) -> int:
+        """The READ/WRITE bits fd is registered for; 0 if it is not registered.
+
+        The selector's map is the only fd -> events map: the reactor asks it
+        rather than keeping a copy (one dict entry less per connection).
+        """
+
     def poll(timeout: float | None) -> list[tuple[int, int]]:
         """Wait up to timeout seconds (None: forever, 0: not at all).
 

@@ -16,16 +16,46 @@ Call order on an accepted or connected socket::
 
 Design notes
 ------------
-The data path (DESIGN.md) is ``doRead -> channel.read() ->
-protocol.dataReceived`` and ``write -> channel.write()`` at once when nothing
-is queued.  Both bound methods are looked up once, in ``makeConnection``, and
-so is the protocol's ``IHalfCloseableProtocol`` provision.  Only what the
-socket does not take at once is queued (a chunk list, partial chunks kept as
-memoryviews, never re-sliced copies), and only then does the connection ask
-the reactor for writability; several queued chunks go out in one
-``sendmsg`` (writev).  While the connection waits for writability
-(``_writing``) every write is queued, which keeps the byte order and lets a
-pull producer's writes wait for the next ``doWrite``.
+The data path (DESIGN.md) is ``doRead -> socket.recv() ->
+protocol.dataReceived`` and ``write -> socket.send()`` at once when nothing
+is queued.  The transport uses its channel's socket directly (kept in
+``_sock`` at construction) and handles would-block (``BlockingIOError``,
+``InterruptedError``) itself: the channel's ``read``/``write`` wrappers
+cost a Python frame each per message (about 1 µs of the 7 µs a 64-byte
+echo costs, bench/), and the transport already knows what would-block
+means for it.  The channel's non-blocking contract is unchanged; only this
+hot path bypasses it (``write_sequence``, ``shutdown`` and ``close`` still
+go through the channel).  ``self._sock.recv`` and
+``self.protocol.dataReceived`` are looked up per call rather than cached as
+bound methods: CPython 3.11's specialised method calls make that as fast
+(measured with timeit), and a bound method is 64-72 bytes per connection.
+Stream sends pass ``MSG_NOSIGNAL`` as the channel's do (see channel.py:
+CPython ignores SIGPIPE at start-up, an embedding application may not); it
+costs nothing measurable.  The protocol's ``IHalfCloseableProtocol``
+provision is looked up once, in ``makeConnection``.
+
+Reads start at ``READ_SIZE`` (64 KiB) and double, up to ``MAX_READ_SIZE``
+(256 KiB), while they come back full; a read of a quarter of the size or
+less drops back to 64 KiB.  Bulk transfers thus make a quarter of the
+``recv`` calls and protocol callbacks, while small-message connections
+never ask for more than 64 KiB: ``recv(n)`` allocates n bytes before it
+shrinks them, and glibc serves large allocations with ``mmap`` (asyncio's
+fixed 256 KiB reads pay ``mmap``/``mremap``/``munmap`` per 64-byte message).
+
+Only what the socket does not take at once is queued (a chunk list made on
+the first such write, partial chunks kept as memoryviews, never re-sliced
+copies), and only then does the connection ask the reactor for
+writability; several queued chunks go out in one ``sendmsg`` (writev).
+While the connection waits for writability (``_writing``) every write is
+queued, which keeps the byte order and lets a pull producer's writes wait
+for the next ``doWrite``.
+
+Memory per idle connection (C10K): the hot fields are slots; the state
+most connections never use (producer, connector, send error, abort,
+half-close, cached ``getHost``) lives in one ``_Rare`` object made on first
+need, behind properties for the public names (``producer``,
+``streamingProducer``, ``producerPaused``, ``connector``).  An accepted
+IPv4 peer address is kept packed in one int, not as a tuple and a str.
 
 Flow control: above ``highWaterMark`` buffered bytes a registered streaming
 producer is paused; when the buffer drains below ``lowWaterMark`` it is
@@ -84,8 +114,10 @@ __all__ = [
 
 log = logging.getLogger("reactorsock.tcp")
 
-#: Largest single read; 64 KiB matches the default socket receive buffer scale.
+#: First read size of a connection; 64 KiB matches the default socket receive buffer scale.
 READ_SIZE = 65536
+#: A connection's reads double from READ_SIZE up to this while they come back full.
+MAX_READ_SIZE = 262144
 #: At most this many queued chunks go into one sendmsg (Linux IOV_MAX is 1024).
 _IOV_CHUNKS = 64
 #: Seconds a port stops accepting when EMFILE strikes and it has no spare fd.
@@ -96,6 +128,10 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 _OUT_OF_FDS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 _DONE = error.ConnectionDone()
+# SIGPIPE: see channel.py.  Costs nothing measurable (bench/, echo64).
+_MSG_NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)
+_inet_aton = socket.inet_aton
+_inet_ntoa = socket.inet_ntoa
 
 
 def is_ipv6_literal(host: str) -> bool:
@@ -114,6 +150,70 @@ def is_ip_literal(host: str) -> bool:
     except (OSError, ValueError, TypeError):
         return is_ipv6_literal(host)
     return True
+
+
+def _pack_peer(addr: Any) -> Any:
+    """An IPv4 ``(host, port)`` as one int; any other sockaddr as it is.
+
+    An int of 48 bits is a 32-byte object; the tuple and its host ``str``
+    are about 160 bytes, kept for the life of every accepted connection.
+    """
+    if type(addr) is tuple and len(addr) == 2:
+        try:
+            return int.from_bytes(_inet_aton(addr[0]), "big") << 16 | addr[1]
+        except (OSError, TypeError):
+            pass  # a 2-tuple address of another family: kept as it is
+    return addr
+
+
+def _unpack_peer(peer: Any) -> Any:
+    if type(peer) is int:
+        return (_inet_ntoa((peer >> 16).to_bytes(4, "big")), peer & 0xFFFF)
+    return peer
+
+
+class _Rare:
+    """The state of a ``Connection`` that most connections never use.
+
+    Allocated on first need (a producer, a client connector, a send error, a
+    half-close, an abort, ``getHost``), so an idle server connection does
+    not pay eight slots for it.
+    """
+
+    __slots__ = (
+        "producer",
+        "streamingProducer",
+        "producerPaused",
+        "connector",
+        "error",
+        "aborting",
+        "read_closed",
+        "host",
+    )
+
+    def __init__(self) -> None:
+        self.producer: Any = None
+        self.streamingProducer = False
+        self.producerPaused = False
+        self.connector: Any = None
+        self.error: BaseException | None = None
+        self.aborting = False
+        self.read_closed = False
+        self.host: Any = None
+
+
+def _rare_property(name: str, doc: str) -> property:
+    def get(self: Connection) -> Any:
+        rare = self._rare
+        return getattr(_NO_RARE if rare is None else rare, name)
+
+    def set_(self: Connection, value: Any) -> None:
+        setattr(self._more(), name, value)
+
+    return property(get, set_, doc=doc)
+
+
+_NO_RARE = _Rare()  # read-only defaults for connections without a _Rare
 
 
 @implementer(IReadWriteDescriptor, ITCPTransport, IConsumer, IPushProducer)
@@ -136,59 +236,61 @@ class Connection:
         "reactor",
         "channel",
         "protocol",
-        "connector",
         "connected",
         "disconnecting",
         "disconnected",
-        "producer",
-        "streamingProducer",
-        "producerPaused",
-        "_data_received",
-        "_read",
-        "_send",
+        "_sock",
+        "_read_size",
         "_buffer",
         "_buffered",
         "_writing",
         "_reading",
-        "_half",
         "_write_state",
-        "_read_closed",
-        "_error",
-        "_aborting",
+        "_half",
         "_peer",
-        "_host",
-        "_kind",
+        "_rare",
         "__weakref__",
     )
 
     highWaterMark = 64 * 1024
     lowWaterMark = 16 * 1024
+    #: The kind of address ``getHost``/``getPeer`` return ("TCP"; "UNIX" in unix.py).
+    _kind = "TCP"
+
+    producer = _rare_property("producer", "The registered producer, or None.")
+    streamingProducer = _rare_property(
+        "streamingProducer", "True if the registered producer is a push producer."
+    )
+    producerPaused = _rare_property(
+        "producerPaused", "True while this transport has paused the producer."
+    )
+    connector = _rare_property(
+        "connector", "The ``Connector`` of a client connection; None on a server."
+    )
 
     def __init__(self, reactor: Any, channel: SocketChannel, peer: Any = None) -> None:
         self.reactor = reactor
         self.channel = channel
         self.protocol: Any = None
-        self.connector: Any = None
         self.connected = False
         self.disconnecting = False
         self.disconnected = False
-        self.producer: Any = None
-        self.streamingProducer = False
-        self.producerPaused = False
-        self._read = channel.read
-        self._send = channel.write
-        self._buffer: list[Any] = []
+        self._sock = channel.socket
+        self._read_size = READ_SIZE
+        self._buffer: list[Any] | None = None  # made on the first write that must wait
         self._buffered = 0
         self._writing = False
         self._reading = False
-        self._half: Any = None
         self._write_state = 0  # 0 open, 1 shut down once drained, 2 shut down
-        self._read_closed = False
-        self._error: BaseException | None = None
-        self._aborting = False
-        self._peer = peer
-        self._host: Any = None
-        self._kind = "TCP"
+        self._half: Any = None
+        self._peer = None if peer is None else _pack_peer(peer)
+        self._rare: _Rare | None = None
+
+    def _more(self) -> _Rare:
+        rare = self._rare
+        if rare is None:
+            rare = self._rare = _Rare()
+        return rare
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.logPrefix()} fd={int(self.channel)}>"
@@ -202,7 +304,6 @@ class Connection:
         is logged and drops this connection (``connectionLost`` with it).
         """
         self.protocol = protocol
-        self._data_received = protocol.dataReceived
         self._half = IHalfCloseableProtocol(protocol, None)
         self.connected = True
         self.startReading()
@@ -228,7 +329,7 @@ class Connection:
 
     def startReading(self) -> None:
         """Watch the channel for reading."""
-        if not self._reading and not self._read_closed:
+        if not self._reading and not (self._rare is not None and self._rare.read_closed):
             self._reading = True
             self.reactor.addReader(self)
 
@@ -252,14 +353,21 @@ class Connection:
 
     def doRead(self) -> Any:
         """See ``IReadDescriptor.doRead``: one read, delivered to dataReceived."""
+        size = self._read_size
         try:
-            data = self._read(READ_SIZE)
+            data = self._sock.recv(size)
+        except (BlockingIOError, InterruptedError):
+            return None
         except OSError as e:
             return error.ConnectionLost(e)
         if data:
-            self._data_received(data)
-            return None
-        if data is None:
+            n = len(data)
+            if n == size:
+                if size < MAX_READ_SIZE:
+                    self._read_size = size << 1  # the peer sends faster than we read
+            elif size > READ_SIZE and n <= size >> 2:
+                self._read_size = READ_SIZE
+            self.protocol.dataReceived(data)
             return None
         return self._read_eof()
 
@@ -267,7 +375,7 @@ class Connection:
         half = self._half
         if half is None:
             return _DONE
-        self._read_closed = True
+        self._more().read_closed = True
         self.stopReading()
         half.readConnectionLost()
         if self._write_state == 2:  # both directions are shut now
@@ -278,15 +386,17 @@ class Connection:
 
     def write(self, data: bytes) -> None:
         """See ``ITransport.write``: tries the socket at once when nothing is queued."""
-        if self.disconnected or self._write_state:
-            if isinstance(data, str):
-                raise TypeError("write() takes bytes, not str")
-            return
-        if self._writing:
+        if self._writing or self._write_state or self.disconnected:
+            if self.disconnected or self._write_state:
+                if isinstance(data, str):
+                    raise TypeError("write() takes bytes, not str")
+                return
             self._queue(data)
             return
         try:
-            sent = self._send(data)  # TypeError for str, as socket.send raises
+            sent = self._sock.send(data, _MSG_NOSIGNAL)  # TypeError for str
+        except (BlockingIOError, InterruptedError):
+            sent = 0
         except OSError as e:
             self._fail_later(e)
             return
@@ -309,58 +419,63 @@ class Connection:
             data = data.tobytes()
         if not data:
             return
-        self._buffer.append(data)
+        buffer = self._buffer
+        if buffer is None:
+            buffer = self._buffer = []
+        buffer.append(data)
         self._buffered += len(data)
-        if (
-            self._buffered > self.highWaterMark
-            and self.producer is not None
-            and self.streamingProducer
-            and not self.producerPaused
-        ):
-            self.producerPaused = True
-            self.producer.pauseProducing()
+        if self._buffered > self.highWaterMark and self._rare is not None:
+            rare = self._rare
+            if rare.producer is not None and rare.streamingProducer and not rare.producerPaused:
+                rare.producerPaused = True
+                rare.producer.pauseProducing()
 
     def _fail_later(self, exc: BaseException) -> None:
         # Report through the reactor: connectionLost must not run inside write().
-        if self._error is None:
-            self._error = exc
+        rare = self._more()
+        if rare.error is None:
+            rare.error = exc
         self._start_writing()
 
     def doWrite(self) -> Any:
         """See ``IWriteDescriptor.doWrite``: flush what is queued, then finish closes."""
-        if self._error is not None:
-            return error.ConnectionLost(self._error)
+        rare = self._rare
+        if rare is not None and rare.error is not None:
+            return error.ConnectionLost(rare.error)
         buffer = self._buffer
         if buffer:
             try:
                 if len(buffer) == 1:
-                    sent = self._send(buffer[0])
+                    sent = self._sock.send(buffer[0], _MSG_NOSIGNAL)
                 else:
                     sent = self.channel.write_sequence(buffer[:_IOV_CHUNKS])
+            except (BlockingIOError, InterruptedError):
+                sent = 0
             except OSError as e:
                 return error.ConnectionLost(e)
             if sent:
                 self._consume(sent)
             if self._buffered:
-                producer = self.producer
                 if (
-                    self.producerPaused
-                    and producer is not None
+                    rare is not None
+                    and rare.producerPaused
+                    and rare.producer is not None
                     and self._buffered < self.lowWaterMark
                 ):
-                    self.producerPaused = False
-                    producer.resumeProducing()
+                    rare.producerPaused = False
+                    rare.producer.resumeProducing()
                 return None
         # Everything is sent.  Writes made by the producer now are queued
         # (still ``_writing``) and go out on the next call.
-        producer = self.producer
-        if producer is not None and (not self.streamingProducer or self.producerPaused):
-            self.producerPaused = False
-            producer.resumeProducing()
-            if self._buffered or self._error is not None:
-                return None
+        if rare is not None:
+            producer = rare.producer
+            if producer is not None and (not rare.streamingProducer or rare.producerPaused):
+                rare.producerPaused = False
+                producer.resumeProducing()
+                if self._buffered or rare.error is not None:
+                    return None
         self._stop_writing()
-        if self.disconnecting and self.producer is None:
+        if self.disconnecting and (rare is None or rare.producer is None):
             return _DONE
         if self._write_state == 1:
             return self._shut_write()
@@ -408,7 +523,7 @@ class Connection:
             return error.ConnectionLost(e)
         if self._half is not None:
             self._half.writeConnectionLost()
-        if self._read_closed:
+        if self._rare is not None and self._rare.read_closed:
             return _DONE
         return None
 
@@ -419,17 +534,17 @@ class Connection:
         reset (``ConnectionLost``); this side gets ``ConnectionAborted`` on
         the next iteration.
         """
-        if self.disconnected or self._aborting:
+        if self.disconnected or (self._rare is not None and self._rare.aborting):
             return
-        self._aborting = True
+        self._more().aborting = True
         self.stopReading()
         self._stop_writing()
-        self._buffer.clear()
+        self._buffer = None
         self._buffered = 0
         self.disconnecting = True
         self._write_state = 2  # later writes are dropped, not sent before the reset
         try:
-            self.channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         except OSError:
             pass  # not a socket that lingers: a plain close is the best there is
         self.reactor.callLater(0, self.connectionLost, Failure(error.ConnectionAborted()))
@@ -442,10 +557,13 @@ class Connection:
         self.connected = False
         self.stopReading()
         self._stop_writing()
-        self._buffer.clear()
+        self._buffer = None
         self._buffered = 0
         self.channel.close()
-        producer, self.producer = self.producer, None
+        rare = self._rare
+        producer = None
+        if rare is not None:
+            producer, rare.producer = rare.producer, None
         if producer is not None:
             try:
                 producer.stopProducing()
@@ -456,8 +574,8 @@ class Connection:
             if protocol is not None:
                 protocol.connectionLost(reason)
         finally:
-            if self.connector is not None:
-                self.connector.connectionLost(reason)
+            if rare is not None and rare.connector is not None:
+                rare.connector.connectionLost(reason)
 
     # -- producer / consumer -----------------------------------------------------
 
@@ -474,21 +592,25 @@ class Connection:
         if self.disconnected:
             producer.stopProducing()
             return
-        self.producer = producer
-        self.streamingProducer = streaming
-        self.producerPaused = False
+        rare = self._more()
+        rare.producer = producer
+        rare.streamingProducer = streaming
+        rare.producerPaused = False
         if not streaming:
             self._start_writing()
             producer.resumeProducing()
         elif self._buffered > self.highWaterMark:
-            self.producerPaused = True
+            rare.producerPaused = True
             producer.pauseProducing()
 
     def unregisterProducer(self) -> None:
         """See ``IConsumer.unregisterProducer``; a pending loseConnection then completes."""
-        self.producer = None
-        self.producerPaused = False
-        if self.disconnecting and not self.disconnected and not self._aborting:
+        rare = self._rare
+        if rare is None:
+            return
+        rare.producer = None
+        rare.producerPaused = False
+        if self.disconnecting and not self.disconnected and not rare.aborting:
             self._start_writing()
 
     def pauseProducing(self) -> None:
@@ -508,36 +630,41 @@ class Connection:
 
     def getHost(self) -> Any:
         """See ``ITransport.getHost``; still answers after the connection closed."""
-        if self._host is None:
-            sock = self.channel.socket
-            self._host = address_from_sockaddr(self._kind, sock.family, sock.getsockname())
-        return self._host
+        rare = self._more()
+        if rare.host is None:
+            sock = self._sock
+            rare.host = address_from_sockaddr(self._kind, sock.family, sock.getsockname())
+        return rare.host
 
     def getPeer(self) -> Any:
-        """See ``ITransport.getPeer``."""
-        if self._peer is None:
-            self._peer = self.channel.socket.getpeername()
-        return address_from_sockaddr(self._kind, self.channel.socket.family, self._peer)
+        """See ``ITransport.getPeer``; still answers after the connection closed."""
+        peer = self._peer
+        if peer is None:
+            peer = self._sock.getpeername()
+            self._peer = _pack_peer(peer)
+        else:
+            peer = _unpack_peer(peer)
+        return address_from_sockaddr(self._kind, self._sock.family, peer)
 
     def getHandle(self) -> socket.socket:
         """The underlying ``socket.socket`` (for options reactorsock does not wrap)."""
-        return self.channel.socket
+        return self._sock
 
     def setTcpNoDelay(self, enabled: bool) -> None:
         """See ``ITCPTransport.setTcpNoDelay``."""
-        self.channel.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, bool(enabled))
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, bool(enabled))
 
     def getTcpNoDelay(self) -> bool:
         """See ``ITCPTransport.getTcpNoDelay``."""
-        return bool(self.channel.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        return bool(self._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
     def setTcpKeepAlive(self, enabled: bool) -> None:
         """See ``ITCPTransport.setTcpKeepAlive``."""
-        self.channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, bool(enabled))
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, bool(enabled))
 
     def getTcpKeepAlive(self) -> bool:
         """See ``ITCPTransport.getTcpKeepAlive``."""
-        return bool(self.channel.socket.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
+        return bool(self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
 
 
 # ---------------------------------------------------------------------------
@@ -658,9 +785,7 @@ class Port:
             if protocol is None:
                 channel.close()
                 continue
-            conn = transport(reactor, channel, addr)
-            conn._kind = kind
-            conn.makeConnection(protocol)
+            transport(reactor, channel, addr).makeConnection(protocol)
         return None
 
     def _out_of_descriptors(self, exc: OSError) -> None:

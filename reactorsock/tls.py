@@ -47,8 +47,8 @@ transport decides whether to ask again.
 
 *STARTTLS.*  ``startTLS(connection, contextFactory)`` swaps the protocol
 of a live connection for a ``TLSTransport`` around it.  For a
-``tcp.Connection`` that means also its cached ``_data_received`` and
-``_half`` slots (tcp.py looks both up once, in ``makeConnection``).
+``tcp.Connection`` that means also its cached ``_half`` slot (tcp.py looks
+the protocol's ``IHalfCloseableProtocol`` up once, in ``makeConnection``).
 """
 
 from __future__ import annotations
@@ -700,8 +700,6 @@ def startTLS(  # noqa: N802 - Twisted API
         handshake_timeout=handshake_timeout,
     )
     transport.protocol = wrapper
-    if hasattr(transport, "_data_received"):  # tcp.Connection caches protocol.dataReceived
-        transport._data_received = wrapper.dataReceived
     if hasattr(transport, "_half"):
         # EOF must reach the TLS layer (connectionLost) to be checked for truncation.
         transport._half = None

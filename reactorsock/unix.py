@@ -154,6 +154,7 @@ class UNIXConnection(Connection):
     """
 
     __slots__ = ()
+    _kind = "UNIX"
 
     def setTcpNoDelay(self, enabled: bool) -> None:
         """Does nothing: UNIX sockets have no Nagle algorithm to turn off."""

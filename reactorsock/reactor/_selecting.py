@@ -13,7 +13,9 @@ path, through ``_disconnect``, the one place that logs.
 
 The selector is told about an fd only when the union of its read and write
 interest changes, so ``addWriter`` on a reader costs one ``modify`` and
-nothing else.
+nothing else.  That union is the selector's own map (``ISelector.events``):
+the reactor keeps no copy of it, so a watched connection costs one entry in
+``_readers`` and one in the selector, not three fd-keyed entries.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ class Reactor(ReactorBase):
         self.backend = self._selector.name
         self._readers: dict[int, object] = {}
         self._writers: dict[int, object] = {}
-        self._events: dict[int, int] = {}
         self._internal: set[object] = set()
         super().__init__()
         self._internal.add(self._waker)
@@ -78,23 +79,23 @@ class Reactor(ReactorBase):
                 return known
         return fd
 
-    def _set_events(self, fd: int, events: int) -> None:
-        old = self._events.get(fd, 0)
-        if events == old:
-            return
+    def _add_events(self, fd: int, bit: int) -> None:
         sel = self._selector
-        if not events:
-            del self._events[fd]
-            try:
-                sel.unregister(fd)
-            except KeyError:
-                pass  # already forgotten (closed behind our back)
+        old = sel.events(fd)
+        if not old:
+            sel.register(fd, bit)
+        elif not old & bit:
+            sel.modify(fd, old | bit)
+
+    def _remove_events(self, fd: int, bit: int) -> None:
+        sel = self._selector
+        old = sel.events(fd)
+        if not old & bit:
             return
-        self._events[fd] = events
-        if old:
-            sel.modify(fd, events)
+        if old == bit:
+            sel.unregister(fd)
         else:
-            sel.register(fd, events)
+            sel.modify(fd, old & ~bit)
 
     def addReader(self, reader: object) -> None:
         """See ``IReactorFDSet.addReader``."""
@@ -102,8 +103,8 @@ class Reactor(ReactorBase):
         if fd < 0:
             raise ValueError(f"{reader!r} has no file descriptor (closed?)")
         fd = int(fd)
+        self._add_events(fd, READ)
         self._readers[fd] = reader
-        self._set_events(fd, self._events.get(fd, 0) | READ)
 
     def addWriter(self, writer: object) -> None:
         """See ``IReactorFDSet.addWriter``."""
@@ -111,22 +112,22 @@ class Reactor(ReactorBase):
         if fd < 0:
             raise ValueError(f"{writer!r} has no file descriptor (closed?)")
         fd = int(fd)
+        self._add_events(fd, WRITE)
         self._writers[fd] = writer
-        self._set_events(fd, self._events.get(fd, 0) | WRITE)
 
     def removeReader(self, reader: object) -> None:
         """See ``IReactorFDSet.removeReader``."""
         fd = self._fd_of(reader, self._readers)
         if self._readers.get(fd) is reader:
             del self._readers[fd]
-            self._set_events(fd, self._events.get(fd, 0) & ~READ)
+            self._remove_events(fd, READ)
 
     def removeWriter(self, writer: object) -> None:
         """See ``IReactorFDSet.removeWriter``."""
         fd = self._fd_of(writer, self._writers)
         if self._writers.get(fd) is writer:
             del self._writers[fd]
-            self._set_events(fd, self._events.get(fd, 0) & ~WRITE)
+            self._remove_events(fd, WRITE)
 
     def getReaders(self) -> list[object]:
         """See ``IReactorFDSet.getReaders``."""
@@ -168,9 +169,6 @@ class Reactor(ReactorBase):
             sel.INVALID_EVENTS,
         )
         for fd, mask in sel.poll(timeout):
-            if mask & INVALID:
-                self._drop_invalid(fd)
-                continue
             if mask & READ_EVENTS:
                 fdesc = readers.get(fd)
                 if fdesc is not None:
@@ -181,6 +179,9 @@ class Reactor(ReactorBase):
                     if why is not None:
                         self._disconnect(fdesc, why)
                         continue
+            elif mask & INVALID:  # never with READ/WRITE bits: tested off the read path
+                self._drop_invalid(fd)
+                continue
             if mask & WRITE_EVENTS:
                 fdesc = writers.get(fd)
                 if fdesc is not None:
@@ -209,7 +210,6 @@ class Reactor(ReactorBase):
 
     def _drop_invalid(self, fd: int) -> None:
         # The selector has already forgotten fd: forget it here and tell the owners.
-        self._events.pop(fd, None)
         owners = []
         for table in (self._readers, self._writers):
             desc = table.pop(fd, None)

@@ -48,6 +48,10 @@ class SelectorBase:
     def __contains__(self, fd: object) -> bool:
         return fd in self._fds
 
+    def events(self, fd: int) -> int:
+        """See ``ISelector.events``: the portable events fd is registered for, 0 if none."""
+        return self._fds.get(fd, 0)
+
     def _check_fd(self, fd: int) -> int:
         """Return fd as a plain int; ``ValueError`` if this backend cannot watch it."""
         fd = index(fd)  # a plain int even for int subclasses (channels)
