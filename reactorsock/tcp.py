@@ -577,6 +577,41 @@ class Connection:
             if rare is not None and rare.connector is not None:
                 rare.connector.connectionLost(reason)
 
+    def detach(self) -> Any:
+        """Hand the connection back as a classic ``reactorsock.compat.socket`` socket.
+
+        The bridge from event-driven code back to blocking code: the reactor
+        stops watching the connection, the protocol gets ``connectionLost``
+        with ``ConnectionDone("connection detached")`` (a client's factory
+        gets ``clientConnectionLost`` as usual), and the returned socket owns
+        the same OS socket, in the mode a new socket starts in
+        (``getdefaulttimeout()``).  Bytes the transport already read went to
+        ``dataReceived``; bytes the kernel still holds are read by the socket.
+
+        Raises ``RuntimeError`` when written data is still queued (it would be
+        lost: detach once the buffer has drained, e.g. from a pull producer's
+        ``resumeProducing``) or when the connection is closed or closing.
+        """
+        if self.disconnected or self.disconnecting or self._write_state:
+            raise RuntimeError(f"can't detach {self!r}: it is closed or closing")
+        if self._buffered:
+            raise RuntimeError(
+                f"can't detach {self!r}: {self._buffered} written bytes are still queued; "
+                "detach once the write buffer has drained"
+            )
+        from reactorsock.compat.socket import socket as classic_socket
+
+        self.stopReading()
+        self._stop_writing()
+        fd = self.channel.socket.detach()  # the channel's close() now leaves the fd open
+        try:
+            sock = classic_socket(fileno=fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.connectionLost(Failure(error.ConnectionDone("connection detached")))
+        return sock
+
     # -- producer / consumer -----------------------------------------------------
 
     def registerProducer(self, producer: Any, streaming: bool) -> None:
