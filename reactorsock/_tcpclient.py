@@ -211,12 +211,17 @@ class Connector:
         try:
             channel = self._make_channel(family)
         except Exception as e:  # bind errors, and bad bindAddress values
-            # Fail from the loop, as every other connect failure does.
+            # Fail from the loop, as every other connect failure does; the
+            # next address (of another family, say) may still fit.
             reason = Failure(error.ConnectBindError(e))
-            self._bind_failure = self.reactor.callLater(0, self._failed, reason)
+            self._bind_failure = self.reactor.callLater(0, self._bind_failed, reason)
             return
         self._attempt = _ConnectAttempt(self, channel, sockaddr)
         self._attempt.start()
+
+    def _bind_failed(self, reason: Failure) -> None:
+        self._bind_failure = None
+        self._attempt_failed(reason)
 
     def _make_channel(self, family: int) -> SocketChannel:
         channel = SocketChannel.open(family)

@@ -158,7 +158,8 @@ class ReconnectingClientFactory(ClientFactory):
     so that many clients do not come back in lock step.  Call
     ``resetDelay()`` once a connection succeeds (typically in
     ``buildProtocol``), and ``stopTrying()`` to give up.  ``clock`` is the
-    ``IReactorTime`` that schedules retries; it defaults to the global reactor.
+    ``IReactorTime`` that schedules retries; it defaults to the connector's
+    reactor, or to the global reactor for a connector without one.
 
     Unlike Twisted, whose jitter is a normal variate, the jitter here is
     uniform within ``+-jitter``, and a delay never exceeds ``maxDelay``.
@@ -215,11 +216,16 @@ class ReconnectingClientFactory(ClientFactory):
             self._call_id = None
             connector.connect()
 
-        if self.clock is None:
+        clock = self.clock
+        if clock is None:
+            # The connector's own reactor: a reactor is an object (DESIGN.md),
+            # and a retry scheduled on another one would never run.
+            clock = getattr(connector, "reactor", None)
+        if clock is None:
             from reactorsock.reactor import get_reactor
 
-            self.clock = get_reactor()
-        self._call_id = self.clock.callLater(delay, reconnect)
+            clock = self.clock = get_reactor()
+        self._call_id = clock.callLater(delay, reconnect)
 
     def stopTrying(self) -> None:
         """Cancel any scheduled retry, stop connecting, and retry no more."""

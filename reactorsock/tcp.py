@@ -316,7 +316,13 @@ class Connection:
                 self.logPrefix(),
                 reason.getTraceback(),
             )
-            self.connectionLost(reason)
+            try:
+                # Called from Port.doRead or a Connector: an error escaping
+                # here would cost the port (the reactor drops it), not just
+                # this connection.
+                self.connectionLost(reason)
+            except Exception:
+                log.exception("Unhandled error in %s.connectionLost", self.logPrefix())
 
     def fileno(self) -> int:
         """See ``IFileDescriptor.fileno``: -1 once closed."""
@@ -393,6 +399,9 @@ class Connection:
                 return
             self._queue(data)
             return
+        if type(data) is not bytes and not isinstance(data, str):
+            # send() counts bytes, len() of a typed memoryview counts items.
+            data = memoryview(data).cast("B")
         try:
             sent = self._sock.send(data, _MSG_NOSIGNAL)  # TypeError for str
         except (BlockingIOError, InterruptedError):
@@ -415,8 +424,8 @@ class Connection:
             if isinstance(data, str):
                 raise TypeError("write() takes bytes, not str")
             data = bytes(memoryview(data))  # a snapshot: the caller may reuse its buffer
-        elif kind is memoryview and not isinstance(data.obj, bytes):
-            data = data.tobytes()
+        elif kind is memoryview and (data.itemsize != 1 or not isinstance(data.obj, bytes)):
+            data = data.tobytes()  # a byte snapshot: len() then counts bytes
         if not data:
             return
         buffer = self._buffer

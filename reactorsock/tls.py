@@ -43,7 +43,10 @@ a record's worth (16 KiB) is queued, and otherwise by one
 membrane registered with the transport below once the handshake is done,
 so the lower transport's high-water mark pauses it and its low-water mark
 resumes it, and a pull producer's writes are flushed before the lower
-transport decides whether to ask again.
+transport decides whether to ask again.  Until then the TLS layer pauses
+a push producer itself once the plaintext waiting for the handshake
+passes the high-water mark below, and resumes it after the handshake
+unless the transport below has paused it by then.
 
 *STARTTLS.*  ``startTLS(connection, contextFactory)`` swaps the protocol
 of a live connection for a ``TLSTransport`` around it.  For a
@@ -158,23 +161,31 @@ def _new_tls(contextFactory: Any, server_side: bool) -> MemoryBIOTLS:
 # ---------------------------------------------------------------------------
 # The transport shell
 
+#: Plaintext queued before the handshake that pauses a push producer, when
+#: the transport below has no ``highWaterMark`` (tcp.Connection's default).
+_HIGH_WATER_MARK = 64 * 1024
+
 
 class _ProducerMembrane:
     """Registered with the transport below on behalf of the producer registered above."""
 
-    __slots__ = ("tls", "producer", "streaming")
+    __slots__ = ("tls", "producer", "streaming", "paused", "held")
 
     def __init__(self, tls: TLSTransport, producer: Any, streaming: bool) -> None:
         self.tls = tls
         self.producer = producer
         self.streaming = streaming
+        self.paused = False  # by the transport below
+        self.held = False  # by the TLS layer, before the handshake (``_hold_producer``)
 
     def pauseProducing(self) -> None:
         """The transport below is full: pause the producer above."""
+        self.paused = True
         self.producer.pauseProducing()
 
     def resumeProducing(self) -> None:
         """The transport below drained: resume (or, for a pull producer, ask) the producer."""
+        self.paused = self.held = False
         self.producer.resumeProducing()
         if not self.streaming:
             self.tls._flush()
@@ -320,6 +331,11 @@ class TLSTransport:
         self.disconnected = True
         self.connected = False
         self._cancel_timers()
+        if self._tls is None:
+            # _attach failed (the context factory raised): the protocol was
+            # never connected, so it is not told it was disconnected.
+            self.lost_reason = reason
+            return
         final = self._final_reason(reason)
         self.lost_reason = final
         membrane, self._membrane = self._membrane, None
@@ -350,8 +366,16 @@ class TLSTransport:
         if self._pause_after_handshake:
             self._pause_after_handshake = False
             self.transport.pauseProducing()
-        if self._membrane is not None and not self._membrane_registered:
+        membrane = self._membrane
+        if membrane is not None and not self._membrane_registered:
             self._register_membrane()
+            if membrane.held:
+                # Resumed once the queued plaintext has gone below (the end
+                # of this batch), unless the transport below paused it then.
+                if self.reactor is not None:
+                    self.reactor.callLater(0, self._release_producer, membrane)
+                else:
+                    self._release_producer(membrane)
         listener = getattr(self.protocol, "handshakeCompleted", None)
         if listener is not None:
             listener()
@@ -462,8 +486,12 @@ class TLSTransport:
             return
         tls = self._tls
         tls.send_plaintext(data)
-        if self._dispatching or not tls.handshake_done:
-            return  # sent at the end of the batch, or when the handshake is done
+        if not tls.handshake_done:  # sent when the handshake is done
+            if self._membrane is not None:
+                self._hold_producer(self._membrane)
+            return
+        if self._dispatching:
+            return  # sent at the end of the batch
         if tls.pending_plaintext >= RECORD_SIZE or self.reactor is None:
             self._flush()
         elif self._flush_call is None:
@@ -502,6 +530,23 @@ class TLSTransport:
         self._membrane = _ProducerMembrane(self, producer, streaming)
         if self._tls.handshake_done:
             self._register_membrane()
+
+    def _hold_producer(self, membrane: _ProducerMembrane) -> None:
+        # Before the handshake the membrane is not registered below, so the
+        # high-water mark there does not see the plaintext queued here: a
+        # push producer would fill memory until the handshake ends.
+        if membrane.streaming and not membrane.held:
+            high = getattr(self.transport, "highWaterMark", _HIGH_WATER_MARK)
+            if self._tls.pending_plaintext > high:
+                membrane.held = True
+                membrane.producer.pauseProducing()
+
+    def _release_producer(self, membrane: _ProducerMembrane) -> None:
+        if not membrane.held or self._membrane is not membrane or self.disconnected:
+            return
+        membrane.held = False
+        if not membrane.paused:
+            membrane.producer.resumeProducing()
 
     def _register_membrane(self) -> None:
         self._membrane_registered = True

@@ -47,6 +47,7 @@ ERROR logged by a ``reactorsock`` logger during a check fails it.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import functools
 import hashlib
@@ -486,12 +487,18 @@ def check_streaming_producer_flow_control(
     make_pair: Callable[..., Any],
     buffered: Callable[[Any], int] = _default_buffered,
     timeout: float = 20,
+    water_marks: Callable[[Any], tuple[int, int]] | None = None,
+    chunk_overhead: int = 0,
     **_: Any,
 ) -> None:
     """A slow reader pauses the writer's push producer above the high-water mark.
 
     It is resumed below the low-water mark, and the writer's buffer never
-    holds more than ``highWaterMark`` plus one chunk.
+    holds more than ``highWaterMark`` plus one chunk.  water_marks gives a
+    transport's ``(highWaterMark, lowWaterMark)`` when it does not carry
+    them itself (a TLS transport: those of the transport below);
+    chunk_overhead is the framing a transport adds to each chunk written
+    (a TLS record's header and tag), allowed on top of that chunk.
     """
     total = 64 * MB  # an upper bound: the check ends once flow control was seen
     state: dict[str, Any] = {}
@@ -510,7 +517,10 @@ def check_streaming_producer_flow_control(
     with connected_pair(reactor, make_pair, Writer, SlowReader, timeout) as pair:
         producer = state["producer"]
         writer = pair.server.transport
-        high, low = writer.highWaterMark, writer.lowWaterMark
+        if water_marks is None:
+            high, low = writer.highWaterMark, writer.lowWaterMark
+        else:
+            high, low = water_marks(writer)
         iterate_until(reactor, lambda: producer.calls[-1][0] == "pause", timeout)
         # The reader still reads nothing: once the kernel buffers are full the
         # producer stays paused.  Then the reader catches up.
@@ -528,13 +538,20 @@ def check_streaming_producer_flow_control(
         assert pauses and resumes
         assert all(b > high for b in pauses), (pauses, high)
         assert all(b < low for b in resumes), (resumes, low)
-        assert producer.max_buffered <= high + CHUNK, (producer.max_buffered, high)
+        assert producer.max_buffered <= high + CHUNK + chunk_overhead, (
+            producer.max_buffered,
+            high,
+        )
         assert ("stop", 0) not in producer.calls  # it unregistered before the close
         pair.client.reason.trap(error.ConnectionDone)
 
 
 def check_producer_stopped_when_the_peer_goes(
-    reactor: Any, make_pair: Callable[..., Any], timeout: float = 20, **_: Any
+    reactor: Any,
+    make_pair: Callable[..., Any],
+    buffered: Callable[[Any], int] = _default_buffered,
+    timeout: float = 20,
+    **_: Any,
 ) -> None:
     """The peer resets a connection that waits for its producer: stopProducing, once.
 
@@ -550,7 +567,7 @@ def check_producer_stopped_when_the_peer_goes(
 
     class Writer(RecordingProtocol):
         def on_made(self) -> None:
-            producer = state["producer"] = Producer(self.transport, 64 * MB, _default_buffered)
+            producer = state["producer"] = Producer(self.transport, 64 * MB, buffered)
             self.transport.registerProducer(producer, True)
             producer.resumeProducing()  # runs until the buffer is full: then paused
             self.transport.loseConnection()  # waits for the producer to unregister
@@ -655,6 +672,30 @@ def check_write_types(
         assert pair.client.digest.hexdigest() == _sha(expected)
 
 
+def check_typed_memoryview_writes(
+    reactor: Any, make_pair: Callable[..., Any], timeout: float = 20, **_: Any
+) -> None:
+    """A memoryview with items wider than a byte is sent whole, counted in bytes.
+
+    The first write goes to the socket at once and is only partly taken (8 MB
+    is more than the socket buffers hold), the second is queued behind it.
+    """
+    wide = array.array("i", range(2_000_000))  # 8 MB, 4-byte items
+    small = array.array("q", [1, 2, 3])
+
+    class Writer(RecordingProtocol):
+        def on_made(self) -> None:
+            self.transport.write(memoryview(wide))
+            self.transport.write(memoryview(small))
+            self.transport.loseConnection()
+
+    expected = wide.tobytes() + small.tobytes()
+    with connected_pair(reactor, make_pair, Writer, RecordingProtocol, timeout) as pair:
+        pair.wait_closed(reactor, timeout)
+        assert pair.client.received == len(expected)
+        assert pair.client.digest.hexdigest() == _sha(expected)
+
+
 STREAM_CHECKS = (
     check_echo,
     check_half_close_client_first,
@@ -667,6 +708,7 @@ STREAM_CHECKS = (
     check_pull_producer,
     check_addresses,
     check_write_types,
+    check_typed_memoryview_writes,
 )
 
 

@@ -25,7 +25,7 @@ from reactorsock.address import IPv4Address, IPv6Address, UNIXAddress
 from reactorsock.channel import ServerSocketChannel, SocketChannel
 from reactorsock.defer import Deferred
 from reactorsock.interfaces import IConnector, IListeningPort, ITCPTransport, IUNIXTransport
-from reactorsock.protocol import ClientFactory, Protocol
+from reactorsock.protocol import ClientFactory, Protocol, ReconnectingClientFactory
 from reactorsock.test import _conformance
 from reactorsock.test._util import iterate_until, run_until
 
@@ -325,6 +325,31 @@ def test_errors_in_build_protocol_and_connection_made_cost_one_connection(reacto
         port.stopListening()
 
 
+class BadStartAndEnd(BadStart):
+    def connectionLost(self, reason: Any) -> None:
+        self.reason = reason
+        raise RuntimeError("connectionLost blew up too")
+
+
+def test_connection_lost_raising_after_connection_made_raised_costs_one_connection(
+    reactor, caplog
+):
+    """connectionLost raising after connectionMade raised is logged; the port listens on."""
+    factory = Recording(BadStartAndEnd)
+    port = listen(reactor, factory)
+    try:
+        number = port.getHost().port
+        for _ in range(2):
+            client = Recording()
+            reactor.connectTCP("127.0.0.1", number, client)
+            iterate_until(reactor, lambda c=client: c.lost is not None)
+        assert len(factory.built) == 2
+        assert "connectionLost blew up too" in caplog.text
+        assert port.connected and port in reactor.getReaders()
+    finally:
+        port.stopListening()
+
+
 def test_client_errors_in_build_protocol_and_connection_made(reactor, caplog):
     server = Recording()
     port = listen(reactor, server)
@@ -471,6 +496,55 @@ def test_each_resolved_address_is_tried_in_turn(reactor, monkeypatch):
             iterate_until(reactor, lambda: server.built[0].reason is not None)
         finally:
             port.stopListening()
+
+
+def test_an_address_the_bind_address_does_not_fit_is_skipped(reactor, monkeypatch):
+    """A bindAddress of one family fails the attempts of the other, not the whole connect."""
+    server = Recording()
+    port = listen(reactor, server, "127.0.0.1")
+    number = port.getHost().port
+    answers = [
+        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", number, 0, 0)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", number)),
+    ]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answers)
+    try:
+        client = Recording()
+        reactor.connectTCP("two.example", number, client, bindAddress=("127.0.0.1", 0))
+        iterate_until(reactor, lambda: client.failed is not None or client.built)
+        assert client.failed is None, client.failed
+        connected(reactor, server, client)
+        client.built[0].transport.loseConnection()
+        iterate_until(reactor, lambda: server.built[0].reason is not None)
+    finally:
+        port.stopListening()
+
+
+def test_reconnecting_client_factory_retries_on_the_connectors_reactor(reactor):
+    """With no clock set, retries are scheduled on the reactor that made the connector."""
+
+    class Dropper(Recorder):
+        def connectionMade(self) -> None:
+            self.made = True
+            self.transport.loseConnection()
+
+    class Reconnecting(ReconnectingClientFactory):
+        protocol = Recorder
+        initialDelay = delay = 0.001
+        maxDelay = 0.01
+        jitter = 0
+
+    server = Recording(Dropper)
+    port = listen(reactor, server)
+    client = Reconnecting()
+    connector = reactor.connectTCP("127.0.0.1", port.getHost().port, client)
+    try:
+        iterate_until(reactor, lambda: len(server.built) >= 2)
+    finally:
+        client.stopTrying()
+        port.stopListening()
+    iterate_until(reactor, lambda: all(p.reason is not None for p in server.built))
+    iterate_until(reactor, lambda: connector.state == "disconnected")
 
 
 def test_unresolvable_name_fails_with_dns_lookup_error(reactor, monkeypatch):

@@ -421,6 +421,27 @@ def test_plaintext_to_tls_port_fails_cleanly_and_server_serves_others(reactor, p
     wait_closed(reactor, c, server.protocols[1])
 
 
+class BrokenContextFactory:
+    """A context factory whose ``getContext`` fails, as a bad key/certificate pair does."""
+
+    def getContext(self):  # noqa: N802 - Twisted API
+        raise ValueError("no context today")
+
+
+def test_context_factory_error_costs_one_connection_not_the_port(reactor, ports, pki, caplog):
+    server = Recording()
+    port = reactor.listenSSL(0, server, BrokenContextFactory(), interface=LOCAL)
+    ports.append(port)
+    for _ in range(2):
+        plain = Recording()
+        reactor.connectTCP(LOCAL, port.getHost().port, plain)
+        iterate_until(reactor, lambda p=plain: p.lost is not None)
+    assert "no context today" in caplog.text
+    assert "Error" not in caplog.text.replace("ValueError", "")  # nothing else went wrong
+    assert port.connected and port in reactor.getReaders()
+    assert server.protocols == []  # never connected: no connectionLost either
+
+
 class DropAfterWrite(Recorder):
     """Writes, then closes the TCP connection under TLS without a close_notify."""
 
@@ -465,9 +486,12 @@ TLS_CHECKS = (
     conformance.check_echo,
     conformance.check_lose_connection_flushes,
     conformance.check_abort_connection,
+    conformance.check_streaming_producer_flow_control,
+    conformance.check_producer_stopped_when_the_peer_goes,
     conformance.check_pull_producer,
     conformance.check_addresses,
     conformance.check_write_types,
+    conformance.check_typed_memoryview_writes,
 )
 
 
@@ -475,10 +499,10 @@ TLS_CHECKS = (
 def test_conformance_tls_over_tcp(reactor, pki, check):
     """The stream-transport conformance checks, over TLS over TCP.
 
-    Half-close is left out (TLS has no half-close over a TCP FIN), and so is
-    the streaming-producer check, whose bounds are in plaintext bytes while
-    the buffer below holds ciphertext (22 bytes more per record);
-    ``test_ten_megabytes_round_trip_with_flow_control`` covers pausing.
+    Half-close is left out (TLS has no half-close over a TCP FIN).  Flow
+    control is that of the transport below, which holds ciphertext: the
+    streaming-producer check reads its water marks there and allows one
+    record's framing on top of a chunk.
     """
 
     def make_pair(reactor, server_factory, client_factory):
@@ -489,7 +513,11 @@ def test_conformance_tls_over_tcp(reactor, pki, check):
     def buffered(transport):
         return transport.transport._buffered + transport.tls.pending_plaintext
 
-    check(reactor, make_pair, buffered=buffered)
+    def water_marks(transport):
+        return transport.transport.highWaterMark, transport.transport.lowWaterMark
+
+    # A TLS 1.3 record adds a 5-byte header, the content type and a 16-byte tag.
+    check(reactor, make_pair, buffered=buffered, water_marks=water_marks, chunk_overhead=64)
 
 
 @requires(IReactorUNIX)
