@@ -35,6 +35,8 @@ running when the reactor shuts down are left running; their pipes close.
 
 Writes to the child use the TCP transport's pattern: try the pipe at once
 when nothing is queued, queue the rest and ask for writability only then.
+A producer registered for stdin (``registerProducer``) gets the TCP
+transport's flow control over that queue.
 A write-only pipe is also watched for reading: the kernel reports it readable
 (``POLLERR``) once the child closes its end, which is how
 ``inConnectionLost`` is noticed without writing.
@@ -66,7 +68,7 @@ from reactorsock._spawn import (
 )
 from reactorsock.channel import PipeChannel
 from reactorsock.failure import Failure
-from reactorsock.interfaces import IAddress, IProcessTransport
+from reactorsock.interfaces import IAddress, IConsumer, IProcessTransport
 
 __all__ = ["Process", "spawn_process"]
 
@@ -168,6 +170,9 @@ class _Pipe:
         "_closing",
         "_error",
         "_writing",
+        "producer",
+        "_streaming",
+        "_producer_paused",
     )
 
     def __init__(
@@ -185,6 +190,9 @@ class _Pipe:
         self._closing = False
         self._error: OSError | None = None
         self._writing = False
+        self.producer: Any = None
+        self._streaming = False
+        self._producer_paused = False
 
     def __repr__(self) -> str:
         return f"<_Pipe child fd {self.child_fd} of {self.process!r}>"
@@ -218,11 +226,16 @@ class _Pipe:
         """Write data to the child, queueing what the pipe will not take now."""
         if isinstance(data, str):
             raise TypeError("write() takes bytes, not str")
-        if self.closed or self._closing or self._error is not None or not data:
+        if self.closed or self._error is not None or not data:
             return
-        if self._buffered:
+        if self._closing and self.producer is None:  # closeStdin: later writes dropped
+            return
+        if self._buffered or self._writing:
+            # Queued behind what is there; a pull producer's write from
+            # doWrite goes out on the next doWrite.
             self._buffer.append(data)
             self._buffered += len(data)
+            self._check_high_water()
             return
         try:
             sent = self.channel.write(data)
@@ -234,6 +247,43 @@ class _Pipe:
         if sent < len(data):
             self._buffer.append(memoryview(data)[sent:] if sent else data)
             self._buffered += len(data) - sent
+            self._start_writing()
+            self._check_high_water()
+
+    def _check_high_water(self) -> None:
+        if (
+            self._buffered > self.process.highWaterMark
+            and self.producer is not None
+            and self._streaming
+            and not self._producer_paused
+        ):
+            self._producer_paused = True
+            self.producer.pauseProducing()
+
+    def register_producer(self, producer: Any, streaming: bool) -> None:
+        """See ``Process.registerProducer``."""
+        if self.producer is not None:
+            raise RuntimeError(
+                f"Cannot register producer {producer!r}: {self.producer!r} is registered"
+            )
+        if self.closed:
+            producer.stopProducing()
+            return
+        self.producer = producer
+        self._streaming = streaming
+        self._producer_paused = False
+        if not streaming:
+            self._start_writing()
+            producer.resumeProducing()
+        elif self._buffered > self.process.highWaterMark:
+            self._producer_paused = True
+            producer.pauseProducing()
+
+    def unregister_producer(self) -> None:
+        """See ``Process.unregisterProducer``; a pending close then completes."""
+        self.producer = None
+        self._producer_paused = False
+        if self._closing and not self.closed:
             self._start_writing()
 
     def _start_writing(self) -> None:
@@ -256,11 +306,22 @@ class _Pipe:
             if sent < len(chunk):
                 if sent:
                     buffer[0] = memoryview(chunk)[sent:]
+                if self._producer_paused and self._buffered < self.process.lowWaterMark:
+                    self._producer_paused = False
+                    self.producer.resumeProducing()
                 return None
             buffer.popleft()
+        # Everything is sent.  A producer asked for more now writes into the
+        # queue (still ``_writing``), which the next call sends.
+        producer = self.producer
+        if producer is not None and (not self._streaming or self._producer_paused):
+            self._producer_paused = False
+            producer.resumeProducing()
+            if self._buffered or self._error is not None:
+                return None
         self._writing = False
         self.process.reactor.removeWriter(self)
-        if self._closing:
+        if self._closing and self.producer is None:
             return error.ConnectionDone()
         return None
 
@@ -269,8 +330,11 @@ class _Pipe:
         if self.closed or self._closing:
             return
         self._closing = True
-        if self._buffered and self._error is None:
-            return  # doWrite returns ConnectionDone once the queue is empty
+        if self._error is None and (self._buffered or self.producer is not None):
+            # doWrite returns ConnectionDone once the queue is empty and the
+            # producer unregistered (as tcp.Connection.loseConnection waits).
+            self._start_writing()
+            return
         reactor = self.process.reactor
         reactor.removeReader(self)
         reactor.removeWriter(self)
@@ -287,6 +351,12 @@ class _Pipe:
         self._buffer.clear()
         self._buffered = 0
         self.channel.close()
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            try:
+                producer.stopProducing()
+            except BaseException:
+                log.exception("Error in stopProducing of %r", producer)
         self.process._pipe_lost(self)
 
 
@@ -393,14 +463,19 @@ def _on_sigchld(signum: int, frame: Any) -> None:
 # The transport
 
 
-@implementer(IProcessTransport)
+@implementer(IProcessTransport, IConsumer)
 class Process:
     """A child process and the pipes to it; see ``IProcessTransport``.
 
     Attributes: ``pid`` (None once reaped), ``status`` (the raw wait status
     once reaped, else None), ``proto`` (the protocol), ``pipes`` (child fd ->
-    the parent's end of each pipe still open).
+    the parent's end of each pipe still open).  ``highWaterMark`` and
+    ``lowWaterMark`` (bytes of queued stdin) bound the flow control of a
+    producer registered for stdin, as on ``tcp.Connection``.
     """
+
+    highWaterMark = 64 * 1024
+    lowWaterMark = 16 * 1024
 
     def __init__(
         self,
@@ -607,6 +682,30 @@ class Process:
             pipe = self.pipes.get(fd)
             if pipe is not None:
                 pipe.lose()
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """See ``IConsumer.registerProducer``: a producer for the child's stdin.
+
+        A streaming producer is paused while more than ``highWaterMark``
+        bytes wait for the pipe and resumed below ``lowWaterMark``; a pull
+        producer (``streaming`` false) is asked for data at once and again
+        each time the queue drains.  Without a stdin pipe (or once it is
+        closed) the producer is stopped at once, as in Twisted; when the
+        pipe closes it is stopped too.  ``closeStdin``/``loseConnection``
+        wait for ``unregisterProducer`` before closing stdin.
+        ``RuntimeError`` if a producer is registered already.
+        """
+        pipe = self._inputs.get(0)
+        if pipe is None:
+            producer.stopProducing()
+        else:
+            pipe.register_producer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        """See ``IConsumer.unregisterProducer``; a pending ``closeStdin`` then completes."""
+        pipe = self._inputs.get(0)
+        if pipe is not None:
+            pipe.unregister_producer()
 
     def pauseProducing(self) -> None:
         """Stop reading the child's output (the pipes fill up and the child blocks)."""

@@ -696,13 +696,20 @@ def _serve_workers(loaded: App | ReactorCall, args: argparse.Namespace) -> int:
         binder.close()
         return _worker(slot, ready_fd, fresh, app, bound, args)
 
-    try:
-        bound = bind_all(binder, app, _listens(app, args), None)
+    def announce() -> None:
+        # Here, not before run(): the signals are caught now, so a SIGTERM
+        # sent as soon as the pidfile appears stops us through the finally
+        # below, which removes it.
+        nonlocal pidfile
         if args.pidfile:
             _write_pidfile(args.pidfile)
             pidfile = args.pidfile
+        _announce(app, bound, binder.backend, args)
+
+    try:
+        bound = bind_all(binder, app, _listens(app, args), None)
         supervisor = Supervisor(args.workers, worker_main, args.grace, close_listeners)
-        status = supervisor.run(lambda: _announce(app, bound, binder.backend, args))
+        status = supervisor.run(announce)
         _say("stopped")
         return status
     finally:

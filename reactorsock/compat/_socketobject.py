@@ -75,6 +75,9 @@ _POLLRDHUP = getattr(select, "POLLRDHUP", 0)
 _SHUT_EVENTS = _POLLRDHUP | select.POLLHUP
 # Seconds between retries of a timeout-mode recv on a shut datagram socket.
 _SHUT_NAP = 0.01
+# Seconds between retries of a blocking connect to a full UNIX backlog (doubling).
+_FULL_BACKLOG_NAP = 0.001
+_FULL_BACKLOG_MAX_NAP = 0.05
 _STREAM_TYPES = frozenset({_std.SOCK_STREAM, getattr(_std, "SOCK_SEQPACKET", -2)})
 _TYPE_FLAGS = getattr(_std, "SOCK_NONBLOCK", 0) | getattr(_std, "SOCK_CLOEXEC", 0)
 _IP_FAMILIES = frozenset({_std.AF_INET, _std.AF_INET6})
@@ -488,7 +491,9 @@ class socket:  # noqa: N801 - CPython's name
 
         In non-blocking mode an unfinished connect raises
         ``BlockingIOError(EINPROGRESS)``; in timeout mode it waits for
-        writability up to the timeout, then reads ``SO_ERROR``.
+        writability up to the timeout, then reads ``SO_ERROR``.  A UNIX
+        listener's full backlog raises ``BlockingIOError(EAGAIN)`` at once
+        in both, as on CPython; blocking mode retries until there is room.
         """
         if isinstance(address, tuple) and address and isinstance(address[0], str):
             self._peer_host = address[0]
@@ -497,22 +502,26 @@ class socket:  # noqa: N801 - CPython's name
         if not isinstance(ch, SocketChannel):
             ch.socket.connect(address)  # datagram: immediate; listening: the OS's error
             return
-        deadline: float | None = None
-        first = True
+        nap = _FULL_BACKLOG_NAP
         while True:
             try:
                 if ch.connect(address):
                     return
                 break
-            except BlockingIOError:  # UNIX socket, listener's backlog full: nothing started
-                if first:
-                    deadline = self._deadline()
-                    first = False
-                self._wait(_POLLOUT, deadline)
+            except BlockingIOError:
+                # UNIX socket, listener's backlog full: nothing started.  CPython
+                # raises this EAGAIN in non-blocking and timeout mode (its fd is
+                # non-blocking there); its blocking connect sleeps in the kernel
+                # until the listener has room.  No poll event marks that moment
+                # (an unconnected UNIX socket polls ready at once), so naps.
+                # Elsewhere (TCP out of local ports) blocking mode raises too.
+                if self._timeout is not None or self.family != _std.AF_UNIX:
+                    raise
+                time.sleep(nap)
+                nap = min(nap * 2, _FULL_BACKLOG_MAX_NAP)
         if self._timeout == 0.0:
             raise _would_block(errno.EINPROGRESS)
-        if first:
-            deadline = self._deadline()
+        deadline = self._deadline()
         while True:
             self._wait(_POLLOUT, deadline)
             if ch.finish_connect():

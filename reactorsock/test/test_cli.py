@@ -7,6 +7,8 @@ The real command as a subprocess, with signals and workers, is tested in
 from __future__ import annotations
 
 import errno
+import os
+import signal
 import socket
 import struct
 import sys
@@ -388,3 +390,31 @@ def test_pidfile_of_a_running_process_is_refused(capsys, tmp_path, workers):
     err = error_lines(capsys)
     assert len(err) == 1 and "names running process 1" in err[0], err
     assert pidfile.read_text() == "1\n"
+
+
+def test_workers_pidfile_appears_only_once_signals_are_caught(monkeypatch, tmp_path):
+    """A SIGTERM sent as soon as the pidfile exists must not find the default action."""
+    from reactorsock.cli import _workers
+
+    pidfile = tmp_path / "rs.pid"
+    seen = []
+
+    class FakeSupervisor:
+        def __init__(self, count, start_worker, grace, close_listeners):
+            pass
+
+        def run(self, announce=None):
+            seen.append(("before install", pidfile.exists()))
+            old = signal.signal(signal.SIGTERM, lambda *a: None)  # as Supervisor._install
+            try:
+                announce()
+                seen.append(("after install", pidfile.read_text().strip()))
+            finally:
+                signal.signal(signal.SIGTERM, old)
+            return 0
+
+    monkeypatch.setattr(_workers, "Supervisor", FakeSupervisor)
+    argv = ["run", "--listen", LOCAL, "--pidfile", str(pidfile), "--workers", "2"]
+    assert main(argv) == 0
+    assert seen == [("before install", False), ("after install", str(os.getpid()))]
+    assert not pidfile.exists()

@@ -1107,3 +1107,69 @@ def test_recvmsg_into_takes_an_iterator_of_buffers(mod, closing):
     join()
     assert nbytes == 8
     assert (bytes(first), bytes(second)) == (b"abc", b"defgh")
+
+
+@pytest.fixture
+def full_unix_listener(mod, closing):
+    """A UNIX listener whose backlog is full: ``(listener, path, pending clients)``."""
+    import tempfile
+
+    directory = tempfile.TemporaryDirectory(dir="/tmp")  # short: sun_path is 108 bytes
+    path = os.path.join(directory.name, "s")
+    listener = closing(mod.socket(mod.AF_UNIX))
+    listener.bind(path)
+    listener.listen(0)
+    pending = []
+    for _ in range(64):
+        client = closing(mod.socket(mod.AF_UNIX))
+        client.setblocking(False)
+        try:
+            client.connect(path)
+        except BlockingIOError:
+            break
+        pending.append(client)
+    else:
+        pytest.skip("the UNIX backlog never filled")
+    yield listener, path, pending
+    directory.cleanup()
+
+
+@pytest.mark.parametrize("timeout", [0.0, 0.5], ids=["nonblocking", "timeout"])
+def test_unix_connect_to_full_backlog_raises_eagain(mod, closing, full_unix_listener, timeout):
+    """Non-blocking and timeout mode: EAGAIN at once, as CPython (its fd is non-blocking)."""
+    _, path, _ = full_unix_listener
+    client = closing(mod.socket(mod.AF_UNIX))
+    client.settimeout(timeout)
+    with pytest.raises(BlockingIOError) as info:
+        client.connect(path)
+    assert info.value.errno == errno.EAGAIN
+
+
+def test_unix_connect_to_full_backlog_blocking_mode_waits_for_room(
+    mod, closing, full_unix_listener, monkeypatch
+):
+    """Blocking mode waits until the listener accepts, without retrying connect in a spin."""
+    listener, path, pending = full_unix_listener
+    attempts = []
+    connect = SocketChannel.connect
+
+    def counting_connect(self, address):
+        attempts.append(address)
+        return connect(self, address)
+
+    monkeypatch.setattr(SocketChannel, "connect", counting_connect)
+    client = closing(mod.socket(mod.AF_UNIX))
+    assert client.gettimeout() is None
+    done = threading.Event()
+
+    def connect_blocking():
+        client.connect(path)
+        done.set()
+
+    join = in_thread(connect_blocking)
+    assert not done.wait(0.3)  # still waiting: no room yet
+    closing(listener.accept()[0])  # makes room in the backlog
+    assert done.wait(WAIT)
+    join()
+    if mod is compat:
+        assert len(attempts) < 100  # a spin makes tens of thousands in 0.3 s

@@ -785,3 +785,143 @@ def test_users_raw_pipe_fd_with_add_reader(reactor):
         os.close(w)
     iterate_until(reactor, lambda: reader.reason is not None)
     assert reactor.getReaders() == []
+
+
+# -- stdin as an IConsumer ------------------------------------------------------------
+
+
+class StreamingProducer:
+    """Pushes payload to stdin, several chunks per reactor turn, until paused."""
+
+    def __init__(self, reactor, transport, payload: bytes, chunk: int = 65536) -> None:
+        self.reactor = reactor
+        self.transport = transport
+        self.left = memoryview(payload)
+        self.chunk = chunk
+        self.paused = False
+        self.pauses = 0
+        self.stopped = False
+        self.most_queued = 0
+        self._call = None
+
+    def start(self) -> None:
+        self.transport.registerProducer(self, True)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._call is None and not self.paused and not self.stopped:
+            self._call = self.reactor.callLater(0, self._tick)
+
+    def _tick(self) -> None:
+        self._call = None
+        for _ in range(4):  # more than the pipe holds: the queue must grow
+            if self.paused or self.stopped or not self.left:
+                break
+            self.transport.write(bytes(self.left[: self.chunk]))
+            self.left = self.left[self.chunk :]
+            pipe = self.transport.pipes.get(0)
+            if pipe is not None:
+                self.most_queued = max(self.most_queued, pipe._buffered)
+        if not self.left and not self.stopped:
+            self.stopped = True
+            self.transport.closeStdin()  # waits for unregisterProducer
+            self.transport.unregisterProducer()
+            return
+        self._schedule()
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+        self.pauses += 1
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        self._schedule()
+
+    def stopProducing(self) -> None:
+        self.stopped = True
+
+
+class PullProducer:
+    """Writes one chunk to stdin each time it is asked."""
+
+    def __init__(self, transport, payload: bytes, chunk: int = 100_000) -> None:
+        self.transport = transport
+        self.left = memoryview(payload)
+        self.chunk = chunk
+        self.asked = 0
+        self.stopped = False
+
+    def resumeProducing(self) -> None:
+        self.asked += 1
+        if not self.left:
+            self.transport.unregisterProducer()
+            self.transport.closeStdin()
+            return
+        self.transport.write(bytes(self.left[: self.chunk]))
+        self.left = self.left[self.chunk :]
+
+    def stopProducing(self) -> None:
+        self.stopped = True
+
+
+def test_streaming_producer_through_cat_is_flow_controlled(reactor):
+    payload = os.urandom(8 * 1024 * 1024)
+    proto, transport = spawn(reactor, ["/bin/cat"])
+    producer = StreamingProducer(reactor, transport, payload)
+    producer.start()
+    reason = wait_ended(reactor, proto, timeout=30)
+    assert isinstance(reason, error.ProcessDone)
+    assert len(proto.out) == len(payload)
+    assert proto.out == payload
+    assert producer.pauses > 0  # the queue passed the high-water mark ...
+    # ... and the producer stopped there: one turn's writes past the mark at most.
+    assert producer.most_queued <= transport.highWaterMark + 4 * producer.chunk
+
+
+def test_pull_producer_through_cat(reactor):
+    payload = os.urandom(3 * 1024 * 1024)
+    proto, transport = spawn(reactor, ["/bin/cat"])
+    producer = PullProducer(transport, payload)
+    transport.registerProducer(producer, False)
+    reason = wait_ended(reactor, proto, timeout=30)
+    assert isinstance(reason, error.ProcessDone)
+    assert proto.out == payload
+    assert producer.asked == len(payload) // producer.chunk + 2  # + the last chunk, + "done"
+    assert not producer.stopped
+
+
+def test_close_stdin_waits_for_the_producer_to_unregister(reactor):
+    proto, transport = spawn(reactor, ["/bin/cat"])
+    producer = PullProducer(transport, b"", chunk=1)
+    producer.resumeProducing = lambda: None  # an idle producer
+    transport.registerProducer(producer, True)
+    transport.write(b"before")
+    transport.closeStdin()
+    transport.write(b" and while closing")  # the producer's writes still go out
+    for _ in range(5):
+        reactor.iterate(0.01)
+    assert "in lost" not in proto.events
+    with pytest.raises(RuntimeError):
+        transport.registerProducer(PullProducer(transport, b""), False)
+    transport.unregisterProducer()
+    wait_ended(reactor, proto)
+    assert bytes(proto.out) == b"before and while closing"
+    assert proto.events.count("in lost") == 1
+
+
+def test_producer_without_stdin_is_stopped(reactor):
+    proto, transport = spawn(reactor, ["/bin/true"], childFDs={1: "r", 2: "r"})
+    producer = PullProducer(transport, b"data")
+    transport.registerProducer(producer, False)
+    assert producer.stopped and producer.asked == 0
+    transport.unregisterProducer()  # nothing registered: no error
+    wait_ended(reactor, proto)
+
+
+def test_producer_stopped_when_the_child_closes_stdin(reactor):
+    proto, transport = spawn(reactor, ["/bin/sh", "-c", "exec 0<&-; sleep 0.2"])
+    producer = StreamingProducer(reactor, transport, b"x" * (1 << 30))
+    transport.registerProducer(producer, True)  # never writes: it waits to be resumed
+    wait_ended(reactor, proto)
+    assert producer.stopped
+    assert proto.events.count("in lost") == 1
