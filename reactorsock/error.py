@@ -44,7 +44,12 @@ __all__ = [
 
 
 class ReactorNotRunning(RuntimeError):
-    """stop() was called on a reactor that is not running."""
+    """The reactor is not running (or is shutting down) for what was asked.
+
+    Raised by ``stop()`` on a reactor that is not running, and by
+    ``blockingCallFromThread`` once shutdown has begun (so a worker thread
+    waiting on the loop is released instead of deadlocking the shutdown).
+    """
 
 
 class ReactorAlreadyRunning(RuntimeError):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reactorsock.defer import Deferred, maybeDeferred
+from reactorsock.error import ReactorNotRunning
 from reactorsock.failure import Failure
 
 __all__ = ["deferToThread", "deferToThreadPool", "blockingCallFromThread"]
@@ -43,7 +44,9 @@ def blockingCallFromThread(reactor: Any, f: Callable, *args: Any, **kw: Any) -> 
 
     Call it from a thread other than the loop's: in the loop thread it would
     wait forever, so it raises ``RuntimeError`` there.  A failure is raised
-    in the calling thread.
+    in the calling thread.  Once the reactor has shut down (its "during
+    shutdown" phase, before the thread pool is joined) a waiting call, or a
+    new one, raises ``error.ReactorNotRunning`` instead of waiting forever.
     """
     if getattr(reactor, "_loop_thread", None) is threading.current_thread():
         raise RuntimeError("blockingCallFromThread called from the reactor's own thread")
@@ -53,8 +56,15 @@ def blockingCallFromThread(reactor: Any, f: Callable, *args: Any, **kw: Any) -> 
         d = maybeDeferred(f, *args, **kw)
         d.addBoth(box.put)
 
-    reactor.callFromThread(in_loop)
-    result = box.get()
+    add = getattr(reactor, "_add_blocked_thread", None)  # not on fakes such as MemoryReactor
+    if add is not None and not add(box):
+        raise ReactorNotRunning("the reactor has shut down; it runs no calls from threads")
+    try:
+        reactor.callFromThread(in_loop)
+        result = box.get()
+    finally:
+        if add is not None:
+            reactor._remove_blocked_thread(box)
     if isinstance(result, Failure):
         result.raiseException()
     return result

@@ -56,69 +56,68 @@ _PHASES = ("before", "during", "after")
 
 
 class _EventTriggers:
-    """The before/during/after triggers of one system event."""
+    """The before/during/after triggers of one system event.
 
-    __slots__ = ("before", "during", "after", "finished_before", "state", "_waiting")
+    As in Twisted, each phase runs its triggers in the order they were added;
+    a trigger added to the phase that is running runs in that same pass, and
+    one removed before its turn does not run.  A "before" trigger added while
+    the event waits for the Deferreds of "before" runs next time only.
+    Triggers are kept after firing, so an event can be fired again.
+    """
+
+    __slots__ = ("before", "during", "after", "_fired")
 
     def __init__(self) -> None:
         self.before: list[tuple] = []
         self.during: list[tuple] = []
         self.after: list[tuple] = []
-        self.finished_before: list[tuple] = []
-        self.state = "BASE"
-        self._waiting: list[Deferred] = []
+        # While a phase runs: the entries of that phase that have been taken
+        # off its list to run, so that removing one of them still works.
+        self._fired: dict[str, list[tuple]] = {}
 
     def add(self, phase: str, func: Callable, args: tuple, kw: dict) -> tuple:
         entry = (func, args, kw)
-        if phase == "before" and self.state == "BEFORE":
-            # Added while "before" runs: it runs at once, and is still waited for.
-            self.before.append(entry)
-            self.finished_before.append(entry)
-            self._run_before_entry(entry)
-        else:
-            getattr(self, phase).append(entry)
+        getattr(self, phase).append(entry)
         return entry
 
     def remove(self, phase: str, entry: tuple) -> None:
         items = getattr(self, phase)
-        items.remove(entry)
+        if entry in items:
+            items.remove(entry)
+        elif phase in self._fired:
+            self._fired[phase].remove(entry)  # ValueError if unknown
+        else:
+            items.remove(entry)  # ValueError
 
     def fire(self) -> None:
-        self.state = "BEFORE"
-        self.finished_before = []
-        self._waiting = []
-        while self.before:
-            entry = self.before.pop(0)
-            self.finished_before.append(entry)
-            self._run_before_entry(entry)
-        self.state = "WAITING"
-        waiting, self._waiting = self._waiting, []
+        waiting = [r for r in self._run_phase("before") if isinstance(r, Deferred)]
         if waiting:
             DeferredList(waiting).addCallback(self._continue_firing)
         else:
             self._continue_firing(None)
 
-    def _run_before_entry(self, entry: tuple) -> None:
-        func, args, kw = entry
+    def _run_phase(self, phase: str) -> list[object]:
+        """Run the phase's triggers, including any added meanwhile; their results."""
+        items = getattr(self, phase)
+        fired = self._fired[phase] = []
+        results = []
         try:
-            result = func(*args, **kw)
-        except BaseException:
-            log.exception("Error in 'before' system event trigger %r", func)
-            return
-        if isinstance(result, Deferred):
-            self._waiting.append(result)
-
-    def _continue_firing(self, _: object) -> None:
-        self.state = "BASE"
-        self.before = self.finished_before
-        self.finished_before = []
-        for phase in ("during", "after"):
-            items = getattr(self, phase)
-            for func, args, kw in list(items):
+            while items:
+                entry = items.pop(0)
+                fired.append(entry)
+                func, args, kw = entry
                 try:
-                    func(*args, **kw)
+                    results.append(func(*args, **kw))
                 except BaseException:
                     log.exception("Error in %r system event trigger %r", phase, func)
+        finally:
+            self._fired.pop(phase, None)
+            items[:0] = fired
+        return results
+
+    def _continue_firing(self, _: object) -> None:
+        self._run_phase("during")
+        self._run_phase("after")
 
 
 class _Waker:
@@ -150,13 +149,14 @@ class _Waker:
                 raise
 
     def doRead(self) -> None:
-        # Clear the flag before the loop drains the call queue, so a call
-        # queued after the drain starts writes a fresh wake-up.
-        self.pending = False
+        # Drain, then clear the flag, both before the loop drains the call
+        # queue.  In the other order a wake() between the two would have its
+        # byte drained yet leave the flag set, and no later wake() would write.
         try:
             os.read(self._r, 4096)
         except BlockingIOError:
             pass
+        self.pending = False
 
     def connectionLost(self, reason: object) -> None:
         self.close()
@@ -189,12 +189,20 @@ class ReactorBase:
         self._thread_pool: Any = None
         self._pool_size = 10
         self._old_signals: dict[int, Any] = {}
+        self._stop_signals = 0
         self._loop_thread: threading.Thread | None = None
         self._waker = _Waker(self)
+        # Threads waiting in blockingCallFromThread: each one's result box.
+        self._blocked_threads: set[Any] = set()
+        self._blocked_lock = threading.Lock()
+        self._refuse_blocking_calls = False
         self.seconds = time.monotonic
         self.addSystemEventTrigger("during", "startup", self._really_start_running)
         self.addSystemEventTrigger("during", "shutdown", self.crash)
         self.addSystemEventTrigger("during", "shutdown", self.disconnectAll)
+        # Before the thread pool is joined (its trigger is added later): a
+        # worker waiting on the loop would otherwise never finish.
+        self.addSystemEventTrigger("during", "shutdown", self._release_blocked_threads)
 
     # -- IReactorTime -----------------------------------------------------
 
@@ -226,8 +234,12 @@ class ReactorBase:
         self._cancelled(dc)  # the old entry is now stale
 
     def _compact(self) -> None:
-        self._pending = [e for e in self._pending if not e[2].cancelled and e[2]._seq == e[1]]
-        heapq.heapify(self._pending)
+        # In place: runUntilCurrent holds the list while a call it runs may
+        # cancel enough calls to get here; a new list would leave it popping
+        # (and running) entries of the old one that the new one also holds.
+        pending = self._pending
+        pending[:] = [e for e in pending if not e[2].cancelled and e[2]._seq == e[1]]
+        heapq.heapify(pending)
         self._stale = 0
 
     def getDelayedCalls(self) -> list[DelayedCall]:
@@ -313,8 +325,10 @@ class ReactorBase:
             try:
                 while self._started:
                     self.runUntilCurrent()
-                    t = self.timeout() if self.running else 0.0
-                    self.doIteration(t)
+                    if self._started:  # a call may have crashed the loop: do not wait then
+                        # Waits even while startup waits on a "before" trigger's
+                        # Deferred: whatever fires that wakes the selector.
+                        self.doIteration(self.timeout())
             except BaseException as e:
                 if isinstance(e, KeyboardInterrupt | SystemExit):
                     raise
@@ -336,7 +350,7 @@ class ReactorBase:
         self.running = True
 
     def disconnectAll(self) -> None:
-        """Drop every watched descriptor with ConnectionDone (subclasses)."""
+        """Drop every watched descriptor with ConnectionLost (subclasses)."""
 
     # -- system events -------------------------------------------------------
 
@@ -388,6 +402,30 @@ class ReactorBase:
             self._thread_pool.start()
             self.addSystemEventTrigger("during", "shutdown", self._stop_thread_pool)
         return self._thread_pool
+
+    def _add_blocked_thread(self, box: Any) -> bool:
+        """Record a thread about to wait for the loop; False once the loop has stopped."""
+        with self._blocked_lock:
+            if self._refuse_blocking_calls:
+                return False
+            self._blocked_threads.add(box)
+            return True
+
+    def _remove_blocked_thread(self, box: Any) -> None:
+        with self._blocked_lock:
+            self._blocked_threads.discard(box)
+
+    def _release_blocked_threads(self) -> None:
+        """Fail every blockingCallFromThread still waiting, and any made later.
+
+        The loop runs no more calls from threads after shutdown; without this,
+        shutting down the pool would join a worker that waits for the loop.
+        """
+        with self._blocked_lock:
+            self._refuse_blocking_calls = True
+            boxes, self._blocked_threads = self._blocked_threads, set()
+        for box in boxes:
+            box.put(Failure(error.ReactorNotRunning("the reactor shut down during the call")))
 
     def _stop_thread_pool(self) -> None:
         pool, self._thread_pool = self._thread_pool, None
@@ -445,6 +483,10 @@ class ReactorBase:
             (signal.SIGINT, self._on_stop_signal),
             (signal.SIGTERM, self._on_stop_signal),
         ):
+            if signum == signal.SIGINT and signal.getsignal(signum) != signal.default_int_handler:
+                # Someone else's (pdb, the application, SIG_IGN from a shell's
+                # "&"): leave it alone, as Twisted does.
+                continue
             try:
                 self._old_signals[signum] = signal.signal(signum, handler)
             except (ValueError, OSError):  # pragma: no cover - not the main thread
@@ -460,8 +502,17 @@ class ReactorBase:
 
     def _on_stop_signal(self, signum: int, frame: object) -> None:
         # Runs between bytecodes of the main thread: only queue the stop.
-        log.info("Received %s, shutting down.", signal.Signals(signum).name)
-        self.callFromThread(self._stop_if_running)
+        name = signal.Signals(signum).name
+        self._stop_signals += 1
+        if self._stop_signals == 1:
+            log.info("Received %s, shutting down.", name)
+            self.callFromThread(self._stop_if_running)
+        else:
+            # The user asks again while shutdown waits (e.g. on a "before"
+            # trigger's Deferred): stop the loop without waiting, as a second
+            # Ctrl-C does in asyncio.run().
+            log.warning("Received %s again, stopping without waiting for shutdown.", name)
+            self.callFromThread(self.crash)
 
     def _stop_if_running(self) -> None:
         try:

@@ -128,6 +128,57 @@ def test_remove_system_event_trigger(reactor):
     assert seen == []
 
 
+def test_before_trigger_added_while_before_runs_runs_once(reactor):
+    seen = []
+
+    def first():
+        seen.append("first")
+        reactor.addSystemEventTrigger("before", "shutdown", seen.append, "added")
+
+    reactor.addSystemEventTrigger("before", "shutdown", first)
+    reactor.addSystemEventTrigger("during", "shutdown", seen.append, "during")
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert seen == ["first", "added", "during"]
+
+
+def test_triggers_added_or_removed_while_their_phase_runs(reactor):
+    """As in Twisted: one added to the running phase runs in it; one removed early does not."""
+    seen = []
+    handles = {}
+
+    def first():
+        seen.append("first")
+        reactor.removeSystemEventTrigger(handles["removed"])
+        reactor.addSystemEventTrigger("during", "shutdown", seen.append, "added")
+
+    reactor.addSystemEventTrigger("during", "shutdown", first)
+    handles["removed"] = reactor.addSystemEventTrigger(
+        "during", "shutdown", seen.append, "removed"
+    )
+    reactor.addSystemEventTrigger("after", "shutdown", seen.append, "after")
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert seen == ["first", "added", "after"]
+
+
+def test_removing_a_fired_before_trigger_while_before_runs(reactor):
+    done = []
+    handles = []
+
+    def second():
+        reactor.removeSystemEventTrigger(handles[0])  # already ran: not an error
+        done.append("second")
+
+    handles.append(reactor.addSystemEventTrigger("before", "shutdown", done.append, "first"))
+    reactor.addSystemEventTrigger("before", "shutdown", second)
+    reactor.callWhenRunning(reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert done == ["first", "second"]
+    with pytest.raises(ValueError):
+        reactor.removeSystemEventTrigger(handles[0])
+
+
 def test_stop_when_not_running(reactor):
     with pytest.raises(error.ReactorNotRunning):
         reactor.stop()
@@ -233,6 +284,24 @@ def test_many_resets_do_not_grow_the_heap_without_bound(reactor):
     dc.cancel()
 
 
+def test_heap_compaction_inside_a_timed_call_runs_nothing_twice(reactor):
+    """A due call that cancels many others compacts the heap while the loop walks it."""
+    fired = []
+    victims = [reactor.callLater(10, fired.append, "victim") for _ in range(200)]
+
+    def cancel_them():
+        fired.append("canceller")
+        for dc in victims:
+            dc.cancel()
+
+    reactor.callLater(0, cancel_them)
+    reactor.callLater(0, fired.append, "next")
+    reactor.callLater(0.01, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert fired == ["canceller", "next"]
+    assert reactor.getDelayedCalls() == []
+
+
 @pytest.mark.parametrize("delay", [-1, float("nan"), float("inf")])
 def test_call_later_rejects_bad_delay(reactor, delay):
     with pytest.raises(ValueError):
@@ -252,6 +321,37 @@ def test_timeout_sleeps_rather_than_spins(reactor):
     reactor.callLater(0.1, reactor.stop)
     reactor.run(installSignalHandlers=False)
     assert len(iterations) < 10
+
+
+def test_loop_sleeps_while_startup_waits_on_a_before_trigger(reactor):
+    """A "before startup" Deferred 0.1 s away costs a handful of iterations, not a busy loop."""
+    iterations = []
+    real = reactor.doIteration
+
+    def counting(timeout):
+        iterations.append(timeout)
+        real(timeout)
+
+    def before():
+        held = Deferred()
+        reactor.callLater(0.1, held.callback, None)
+        return held
+
+    reactor.doIteration = counting
+    reactor.addSystemEventTrigger("before", "startup", before)
+    reactor.callWhenRunning(reactor.stop)
+    reactor.callLater(5, reactor.crash)  # bound the run
+    reactor.run(installSignalHandlers=False)
+    assert len(iterations) < 10
+
+
+def test_crash_from_a_timed_call_returns_without_waiting(reactor):
+    """crash() in a call, with nothing else scheduled, must not leave the loop asleep."""
+    reactor.callWhenRunning(reactor.callLater, 0, reactor.crash)
+    loop = threading.Thread(target=reactor.run, args=(False,), daemon=True)
+    loop.start()
+    loop.join(10)
+    assert not loop.is_alive()
 
 
 # -- threads -----------------------------------------------------------------
@@ -324,6 +424,34 @@ def test_call_from_thread_wakes_a_sleeping_loop(reactor):
     while not woke and time.monotonic() < deadline:
         reactor.iterate(1.0)  # wakes early only if the waker works
     assert woke and woke[0] - t0 < 1.0
+
+
+def test_call_from_thread_during_the_waker_drain_still_wakes_later(reactor, monkeypatch):
+    """A wake-up written while the loop drains the waker must not leave later calls silent."""
+    import select as stdlib_select
+
+    real_read = os.read
+    waker_fd = reactor._waker.fileno()
+    raced = []
+
+    def racing_read(fd, n):
+        if fd == waker_fd and not raced:
+            raced.append(True)
+            reactor.callFromThread(lambda: None)  # lands between flag and drain
+        return real_read(fd, n)
+
+    reactor.callFromThread(lambda: None)
+    monkeypatch.setattr(os, "read", racing_read)
+    reactor.iterate(0)  # runs the first call
+    reactor.iterate(0)  # drains the waker, racing
+    monkeypatch.setattr(os, "read", real_read)
+    iterate_until(reactor, lambda: not reactor._thread_calls)
+    assert raced
+    ran = []
+    threading.Thread(target=reactor.callFromThread, args=(ran.append, "woken")).start()
+    readable, _, _ = stdlib_select.select([waker_fd], [], [], 5)
+    assert readable, "callFromThread wrote no wake-up: the loop would sleep through it"
+    iterate_until(reactor, lambda: ran)
 
 
 def test_call_in_thread_runs_in_bounded_pool(reactor):
@@ -521,6 +649,81 @@ def test_signal_stops_the_loop_in_order(reactor, signame):
     assert proc.returncode == 0, err
     assert out.split("\n")[:2] == ["shutdown done", "run returned"]
     assert f"Received {signame}" in err or err == ""
+
+
+_STUCK_SHUTDOWN_CHILD = textwrap.dedent(
+    """
+    import sys
+    from reactorsock.defer import Deferred
+    from reactorsock.reactor import new_reactor
+    r = new_reactor(sys.argv[1])
+    def before():
+        print("stopping", flush=True)
+        return Deferred()  # never fires: shutdown waits for ever
+    r.addSystemEventTrigger("before", "shutdown", before)
+    r.callWhenRunning(lambda: print("running", flush=True))
+    r.run()
+    print("run returned", flush=True)
+    """
+)
+
+
+def test_second_sigint_stops_a_stuck_shutdown(reactor):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_SHUTDOWN_CHILD, reactor.backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline().strip() == "stopping"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert out.strip() == "run returned"
+    assert "again" in err
+
+
+_OWN_SIGINT_CHILD = textwrap.dedent(
+    """
+    import signal, sys
+    from reactorsock.reactor import new_reactor
+    r = new_reactor(sys.argv[1])
+    def mine(signum, frame):
+        print("own handler", flush=True)
+        r.callFromThread(r.stop)
+    signal.signal(signal.SIGINT, mine)
+    r.callWhenRunning(lambda: print("running", flush=True))
+    r.run()
+    print("restored", signal.getsignal(signal.SIGINT) is mine, flush=True)
+    """
+)
+
+
+def test_run_keeps_an_application_sigint_handler(reactor):
+    """As in Twisted, run() installs its SIGINT handler only over Python's default one."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _OWN_SIGINT_CHILD, reactor.backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert out.split("\n")[:2] == ["own handler", "restored True"]
 
 
 def test_fd_count_stable_across_reactors():

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import reactorsock.reactor
-from reactorsock import threads
+from reactorsock import error, threads
 from reactorsock.defer import Deferred
 from reactorsock.test._util import iterate_until, run_until
 from reactorsock.threadpool import ThreadPool
@@ -138,6 +138,58 @@ def test_blocking_call_from_the_loop_thread_is_refused(reactor):
     reactor.callLater(5, reactor.crash)  # bound the run if stop() never comes
     reactor.run(installSignalHandlers=False)
     assert len(caught) == 1 and "own thread" in str(caught[0])
+
+
+def run_in_a_thread(reactor) -> threading.Thread:
+    """Run reactor in a daemon thread, so a deadlocked shutdown cannot hang the test run."""
+    loop = threading.Thread(target=reactor.run, args=(False,), daemon=True)
+    loop.start()
+    return loop
+
+
+def test_shutdown_releases_a_worker_blocked_on_the_loop(reactor):
+    """Shutdown joins the pool; a worker waiting in blockingCallFromThread must not stall it."""
+    outcome = []
+
+    def in_loop():
+        reactor.stop()  # while the worker waits for the Deferred below
+        return Deferred()  # never fires
+
+    def worker():
+        try:
+            outcome.append(threads.blockingCallFromThread(reactor, in_loop))
+        except Exception as e:
+            outcome.append(e)
+
+    reactor.callWhenRunning(reactor.callInThread, worker)
+    loop = run_in_a_thread(reactor)
+    loop.join(10)
+    assert not loop.is_alive(), "shutdown deadlocked joining a worker blocked on the loop"
+    assert len(outcome) == 1 and isinstance(outcome[0], error.ReactorNotRunning)
+
+
+def test_blocking_call_after_shutdown_began_is_refused(reactor):
+    """A worker that calls into the loop while shutdown joins the pool gets an error at once."""
+    outcome = []
+    shutting_down = threading.Event()
+
+    def worker():
+        shutting_down.wait(10)
+        try:
+            outcome.append(threads.blockingCallFromThread(reactor, lambda: "ran"))
+        except Exception as e:
+            outcome.append(e)
+
+    def start():
+        reactor.callInThread(worker)
+        reactor.stop()
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("during", "shutdown", shutting_down.set)
+    loop = run_in_a_thread(reactor)
+    loop.join(10)
+    assert not loop.is_alive(), "shutdown deadlocked joining a worker blocked on the loop"
+    assert len(outcome) == 1 and isinstance(outcome[0], error.ReactorNotRunning)
 
 
 # -- the reactor's pool ---------------------------------------------------------------
