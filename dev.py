@@ -58,7 +58,8 @@ def ensure_venv() -> None:
 def lint() -> int:
     """Run ruff's checks and its formatting check; return the first failure's code."""
     ruff = str(BIN / "ruff")
-    for cmd in ([ruff, "check", "reactorsock"], [ruff, "format", "--check", "reactorsock"]):
+    paths = ["reactorsock", "examples", "bench"]
+    for cmd in ([ruff, "check", *paths], [ruff, "format", "--check", *paths]):
         _say(" ".join(cmd[1:]))
         rc = subprocess.run(cmd, cwd=ROOT).returncode
         if rc:

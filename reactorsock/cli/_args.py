@@ -125,9 +125,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _add_cert(sub: argparse._SubParsersAction) -> None:
     cert = sub.add_parser(
         "cert",
-        help="write a self-signed certificate and key for development",
-        description="Write a self-signed certificate and key for development use "
-        "(needs reactorsock's TLS support).",
+        help="write a development CA, and a certificate and key it signed",
+        description="Write a private development CA (ca.pem) and a server certificate "
+        "(cert.pem) and key (key.pem) signed by it, for the given host names. Clients "
+        "trust ca.pem (e.g. curl --cacert ca.pem); never use these in production.",
         epilog="example:\n  reactorsock cert --host localhost --host 127.0.0.1 --out ./certs\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
