@@ -4,10 +4,11 @@
 ``ssl.SSLContext`` that clients and servers use (``verify_mode``,
 ``check_hostname``, ``options``, ``minimum_version``/``maximum_version``,
 ``load_cert_chain``, ``load_verify_locations``, ALPN, ciphers, SNI
-callback...) and makes ``SSLSocket`` objects with ``wrap_socket``.  It
-holds one ``OpenSSL.SSL.Context``; connections are ``SSLSocket``'s
-business.  ``create_default_context`` and ``_create_unverified_context``
-make contexts with the stdlib's defaults.
+callback...) and makes ``SSLSocket`` objects with ``wrap_socket`` and
+``SSLObject`` objects with ``wrap_bio``.  It holds one
+``OpenSSL.SSL.Context``; connections are their business.
+``create_default_context`` and ``_create_unverified_context`` make contexts
+with the stdlib's defaults.
 
 Design notes
 ------------
@@ -38,6 +39,7 @@ from cryptography import x509
 from OpenSSL import SSL, crypto
 
 from reactorsock.compat._sslcert import decode_certificate
+from reactorsock.compat._sslobject import SSLObject
 from reactorsock.compat._sslsocket import SSLSocket
 
 __all__ = ["SSLContext", "create_default_context", "_create_unverified_context"]
@@ -106,6 +108,7 @@ class SSLContext:
 
     __module__ = "reactorsock.compat.ssl"
     sslsocket_class = SSLSocket
+    sslobject_class = SSLObject
 
     def __init__(self, protocol: int | None = None, *args: Any, **kwargs: Any) -> None:
         if protocol is None:
@@ -542,11 +545,22 @@ class SSLContext:
             session=session,
         )
 
-    def wrap_bio(self, *args: Any, **kwargs: Any) -> Any:
-        """Not offered: use ``reactorsock._tlsbio.MemoryBIOTLS`` for sans-IO TLS."""
-        raise NotImplementedError(
-            "reactorsock.compat.ssl has no wrap_bio(); reactorsock._tlsbio.MemoryBIOTLS is "
-            "the sans-IO TLS object"
+    def wrap_bio(
+        self,
+        incoming: Any,
+        outgoing: Any,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        session: Any = None,
+    ) -> SSLObject:
+        """An ``SSLObject``: TLS between the ``MemoryBIO`` objects incoming and outgoing."""
+        return self.sslobject_class._create(
+            incoming,
+            outgoing,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            session=session,
+            context=self,
         )
 
     def session_stats(self) -> dict[str, int]:

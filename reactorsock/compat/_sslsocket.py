@@ -16,15 +16,16 @@ transports; this class is the blocking shell around it, as
 on the fd would not be simpler: compat fds are always ``O_NONBLOCK``, so it
 would raise ``WantReadError`` in every mode and need this same poll loop,
 and verification, the host name check (``service_identity``, RFC 6125) and
-the error texts would exist twice.  A small subclass, ``_TLS``, records
-OpenSSL's verify code so that ``SSLCertVerificationError`` carries
-``verify_code`` and ``verify_message`` as the stdlib's does.
+the error texts would exist twice.  A small subclass, ``_ssltls.CompatTLS``
+(shared with ``SSLObject``), records OpenSSL's verify code so that
+``SSLCertVerificationError`` carries ``verify_code`` and ``verify_message``
+as the stdlib's does.
 
 *Record-sized reads.*  CPython's OpenSSL reads one TLS record at a time
 from the socket (no read-ahead), so once ``recv`` returns, ciphertext not
 yet needed stays in the kernel and ``select`` still reports it.  The pump
-here does the same: it reads a record's 5-byte header, then exactly its
-body, so select/selectors loops see the readiness they see on CPython;
+here does the same (``_ssltls.RecordReader``): it reads a record's 5-byte
+header, then exactly its body, so select/selectors loops see the readiness they see on CPython;
 plaintext decrypted but not yet returned is ``pending()``.
 
 *Modes.*  Each operation (``do_handshake``, one ``read``, one ``write``)
@@ -37,7 +38,10 @@ sends the rest and returns the count the first call took.
 
 *Closing.*  ``close()`` sends no close_notify, as CPython's does not;
 ``unwrap()`` sends one and waits for the peer's, then the socket carries
-plaintext again.
+plaintext again.  As with CPython's OpenSSL, ``unwrap()`` raises
+``SSLError`` before the handshake is done (``SHUTDOWN_WHILE_IN_INIT``; TLS
+is kept) and when application data comes where the peer's close_notify
+should (``APPLICATION_DATA_AFTER_CLOSE_NOTIFY``; the connection fails).
 """
 
 from __future__ import annotations
@@ -51,104 +55,25 @@ from typing import Any
 
 from OpenSSL import SSL
 
-from reactorsock._tlsbio import MemoryBIOTLS, TLSError, TLSTruncationError, is_ip_address
+from reactorsock._tlsbio import TLSError
 from reactorsock.compat._socketobject import encode_host, getdefaulttimeout
 from reactorsock.compat._socketobject import socket as _socket
 from reactorsock.compat._sslcert import decode_certificate
+from reactorsock.compat._ssltls import (
+    CompatTLS,
+    RecordReader,
+    library_error,
+    ssl_error,
+    want_read,
+    want_write,
+    zero_return,
+)
 
 __all__ = ["SSLSocket"]
 
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
-_HEADER = 5  # TLS record header: type, version, length (RFC 8446 section 5.1)
 _WRITE_SLICE = 256 * 1024  # plaintext encrypted per step of one write: bounds memory
-_HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH (x509_vfy.h)
-_IP_ADDRESS_MISMATCH = 64  # X509_V_ERR_IP_ADDRESS_MISMATCH
-
-
-def _verify_error_string(code: int) -> str:
-    """OpenSSL's ``X509_verify_cert_error_string``, the stdlib's verify_message."""
-    try:  # pyOpenSSL's private binding; the public API has no such call.
-        from OpenSSL._util import ffi, lib
-
-        return ffi.string(lib.X509_verify_cert_error_string(code)).decode("ascii", "replace")
-    except Exception:  # pragma: no cover - depends on the pyOpenSSL build
-        return f"certificate verify error {code}"
-
-
-class _TLS(MemoryBIOTLS):
-    """``MemoryBIOTLS`` that keeps the verify code and offers a session to resume."""
-
-    __slots__ = ("verify_code", "verify_message", "_session")
-
-    def __init__(self, context: SSL.Context, *, session: Any = None, **kwargs: Any) -> None:
-        self.verify_code: int | None = None
-        self.verify_message: str | None = None
-        self._session = session
-        super().__init__(context, **kwargs)
-
-    def _advance_handshake(self) -> bool:
-        if self._session is not None:  # before the ClientHello is made
-            self._conn.set_session(self._session)
-            self._session = None
-        return super()._advance_handshake()
-
-    def _verify(self, conn: Any, cert: Any, errnum: int, depth: int, ok: int) -> bool:
-        accepted = super()._verify(conn, cert, errnum, depth, ok)
-        if not accepted and self.verify_code is None:
-            if not ok:
-                self.verify_code, self.verify_message = errnum, _verify_error_string(errnum)
-            else:  # the host name check refused it: the stdlib's wording (Modules/_ssl.c)
-                host = self.server_hostname
-                if is_ip_address(host or ""):
-                    self.verify_code = _IP_ADDRESS_MISMATCH
-                    self.verify_message = (
-                        f"IP address mismatch, certificate is not valid for '{host}'."
-                    )
-                else:
-                    self.verify_code = _HOSTNAME_MISMATCH
-                    self.verify_message = (
-                        f"Hostname mismatch, certificate is not valid for '{host}'."
-                    )
-        return accepted
-
-
-def _ssl_error(tls: _TLS, exc: TLSError) -> _stdssl.SSLError:
-    """The stdlib exception for exc, with ``reason``/``library`` (and verify details)."""
-    reasons = exc.openssl_reasons
-    if isinstance(exc, TLSTruncationError) or (not reasons and not tls.handshake_done):
-        reason = "UNEXPECTED_EOF_WHILE_READING"
-        err: _stdssl.SSLError = _stdssl.SSLEOFError(
-            _stdssl.SSL_ERROR_EOF, f"[SSL: {reason}] EOF occurred in violation of protocol"
-        )
-    elif tls.verify_code is not None or any("certificate verify failed" in r for r in reasons):
-        reason = "CERTIFICATE_VERIFY_FAILED"
-        message = tls.verify_message or "certificate verify failed"
-        err = _stdssl.SSLCertVerificationError(
-            _stdssl.SSL_ERROR_SSL, f"[SSL: {reason}] certificate verify failed: {message}"
-        )
-        err.verify_code = tls.verify_code or 0
-        err.verify_message = message
-    else:
-        text = reasons[-1] if reasons else str(exc)
-        reason = text.upper().replace(" ", "_") if reasons else "UNKNOWN"
-        detail = f" ({exc.message})" if exc.message != text else ""
-        err = _stdssl.SSLError(_stdssl.SSL_ERROR_SSL, f"[SSL: {reason}] {text}{detail}")
-    err.reason = reason
-    err.library = "SSL"
-    return err
-
-
-def _want_read() -> _stdssl.SSLWantReadError:
-    return _stdssl.SSLWantReadError(
-        _stdssl.SSL_ERROR_WANT_READ, "The operation did not complete (read)"
-    )
-
-
-def _want_write() -> _stdssl.SSLWantWriteError:
-    return _stdssl.SSLWantWriteError(
-        _stdssl.SSL_ERROR_WANT_WRITE, "The operation did not complete (write)"
-    )
 
 
 class SSLSocket(_socket):
@@ -168,8 +93,7 @@ class SSLSocket(_socket):
         "_plain",
         "_out",
         "_write_done",
-        "_header",
-        "_body_left",
+        "_records",
         "server_side",
         "server_hostname",
         "do_handshake_on_connect",
@@ -215,13 +139,12 @@ class SSLSocket(_socket):
         self._closed = True
         self._setup(_std.socket(family, type_, proto, fd), timeout)
         self._context = context
-        self._tls: _TLS | None = None
+        self._tls: CompatTLS | None = None
         self._session = session
         self._plain = bytearray()
         self._out = bytearray()
         self._write_done: int | None = None
-        self._header = bytearray()
-        self._body_left = 0
+        self._records = RecordReader()
         self.server_side = server_side
         self.server_hostname = server_hostname
         self.do_handshake_on_connect = do_handshake_on_connect
@@ -251,7 +174,7 @@ class SSLSocket(_socket):
 
     def _start_tls(self) -> None:
         context = self._context
-        self._tls = _TLS(
+        self._tls = CompatTLS(
             context._openssl_context(),
             server_side=self.server_side,
             server_hostname=self.server_hostname,
@@ -291,17 +214,13 @@ class SSLSocket(_socket):
     @property
     def session_reused(self) -> bool | None:
         """Whether the handshake resumed a session; None before TLS starts."""
-        if self._tls is None:
-            return None
-        from OpenSSL._util import lib  # no public pyOpenSSL call
-
-        return bool(lib.SSL_session_reused(self._tls.connection._ssl))
+        return self._tls.session_reused if self._tls is not None else None
 
     def _check_connected(self) -> None:
         if not self._connected:
             self.getpeername()  # OSError(ENOTCONN), as the stdlib raises
 
-    def _need_tls(self, operation: str) -> _TLS:
+    def _need_tls(self, operation: str) -> CompatTLS:
         if self._tls is None:
             raise ValueError(f"{operation} on closed or unwrapped SSL socket.")
         return self._tls
@@ -314,7 +233,7 @@ class SSLSocket(_socket):
 
     def _wait_for(self, events: int, deadline: float | None, what: str) -> None:
         if self._timeout == 0.0:
-            raise _want_read() if events == _POLLIN else _want_write()
+            raise want_read() if events == _POLLIN else want_write()
         try:
             self._wait(events, deadline)
         except TimeoutError:
@@ -333,20 +252,13 @@ class SSLSocket(_socket):
 
     def _pump_in(self, deadline: float | None, what: str) -> None:
         """Read ciphertext up to the end of the current record and hand it to TLS."""
-        header = self._header
-        want = self._body_left or _HEADER - len(header)
+        want = self._records.want()
         read = self._ch.read
         data = read(want)
         while data is None:
             self._wait_for(_POLLIN, deadline, what)
             data = read(want)
-        if self._body_left:
-            self._body_left -= len(data)
-        elif data:
-            header += data
-            if len(header) == _HEADER:
-                self._body_left = int.from_bytes(header[3:5], "big")
-                header.clear()
+        self._records.took(data)
         tls = self._tls
         try:
             plain = tls.receive_ciphertext(data)  # b"": EOF
@@ -357,7 +269,7 @@ class SSLSocket(_socket):
             except OSError:
                 pass
             self._out.clear()
-            raise _ssl_error(tls, e) from None
+            raise ssl_error(tls, e) from None
         if plain:
             self._plain += plain
         self._out += tls.ciphertext_to_send()
@@ -402,7 +314,7 @@ class SSLSocket(_socket):
             octets[: len(data)] = data
         return len(data)
 
-    def _read(self, tls: _TLS, size: int) -> bytes:
+    def _read(self, tls: CompatTLS, size: int) -> bytes:
         plain = self._plain
         if not plain and size:
             deadline = self._deadline_now()
@@ -441,9 +353,7 @@ class SSLSocket(_socket):
                 if done is not None:
                     return done
             if tls.closed:
-                raise _stdssl.SSLZeroReturnError(
-                    _stdssl.SSL_ERROR_ZERO_RETURN, "TLS/SSL connection has been closed (EOF)"
-                )
+                raise zero_return()
             total = octets.nbytes
             done = 0
             while done < total:
@@ -452,7 +362,7 @@ class SSLSocket(_socket):
                 done += piece.nbytes
                 self._out += tls.ciphertext_to_send()
                 if tls.error is not None:
-                    raise _ssl_error(tls, tls.error)
+                    raise ssl_error(tls, tls.error)
                 try:
                     self._send_out(deadline, "write")
                 except _stdssl.SSLWantWriteError:
@@ -469,13 +379,21 @@ class SSLSocket(_socket):
         tls = self._tls
         if tls is None:
             raise ValueError("No SSL wrapper around " + str(self))
+        if not tls.handshake_done:  # OpenSSL's SSL_shutdown refuses, and CPython says so
+            raise library_error("SHUTDOWN_WHILE_IN_INIT", "shutdown while in init")
         deadline = self._deadline_now()
         tls.close()
         self._out += tls.ciphertext_to_send()
         self._send_out(deadline, "write")
+        plain = self._plain
         while not tls.peer_closed_cleanly:
+            before = len(plain)
             self._pump_in(deadline, "read")
-            self._plain.clear()  # application data after our close_notify is dropped
+            if len(plain) > before:  # a fatal error for OpenSSL's SSL_shutdown
+                del plain[before:]
+                text = "application data after close notify"
+                tls.error = TLSError(text, (text,))
+                raise ssl_error(tls, tls.error)
         self._tls = None
         return self
 

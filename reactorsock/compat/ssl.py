@@ -6,7 +6,9 @@ The subset real clients and servers use: ``create_default_context``,
 ``verify_mode``, versions, ALPN, ciphers, options, SNI callback) and
 ``SSLSocket`` (handshake, ``recv``/``send``/``read``/``write``,
 ``makefile``, ``getpeercert``, ``unwrap``...), enough for ``http.client``,
-``urllib.request`` and ``http.server`` over HTTPS.  Verification is on by
+``urllib.request`` and ``http.server`` over HTTPS, and ``MemoryBIO``,
+``SSLObject`` and ``SSLContext.wrap_bio``, the sans-IO API asyncio's TLS
+runs on.  Verification is on by
 default exactly as in the stdlib.
 
 The exception classes (``SSLError``, ``SSLWantReadError``,
@@ -19,9 +21,10 @@ names the stdlib's OpenSSL; TLS here runs on the one pyOpenSSL binds.
 
 ``wrap_socket`` takes a compat socket or a plain stdlib ``socket.socket``
 (made before ``install()``): either way the new ``SSLSocket`` takes over its
-fd and the socket handed in is detached, as the stdlib does.  There is no
-``wrap_bio``/``SSLObject`` here; ``reactorsock._tlsbio.MemoryBIOTLS`` is the
-sans-IO TLS object.  ``docs/compat.md`` lists the differences.
+fd and the socket handed in is detached, as the stdlib does.  Both
+``SSLSocket`` and ``SSLObject`` run on ``reactorsock._tlsbio.MemoryBIOTLS``,
+the project's one TLS state machine.  ``docs/compat.md`` lists the
+differences.
 """
 
 from __future__ import annotations
@@ -41,11 +44,14 @@ from reactorsock.compat._sslcontext import (
     _create_unverified_context,
     create_default_context,
 )
+from reactorsock.compat._sslobject import MemoryBIO, SSLObject  # noqa: F401 - not the stdlib's
 from reactorsock.compat._sslsocket import SSLSocket
 from reactorsock.compat.socket import _GLOBAL_DEFAULT_TIMEOUT, create_connection
 
 _OURS = [
+    "MemoryBIO",
     "SSLContext",
+    "SSLObject",
     "SSLSocket",
     "create_default_context",
     "get_server_certificate",

@@ -54,12 +54,7 @@ NO_CN_FALLBACK = (
     "(service_identity, RFC 6125), so a certificate without a subjectAltName fails where the "
     "stdlib's OpenSSL falls back to its commonName; hostname_checks_common_name is False."
 )
-NO_WRAP_BIO = (
-    "ssl: no wrap_bio: SSLContext.wrap_bio() raises NotImplementedError and there is no "
-    "SSLObject, so asyncio's TLS cannot use a compat.ssl context; "
-    "reactorsock._tlsbio.MemoryBIOTLS is the sans-IO TLS object."
-)
-XFAIL_REASONS = [NO_CN_FALLBACK, NO_WRAP_BIO]
+XFAIL_REASONS = [NO_CN_FALLBACK]
 
 STDLIB = SimpleNamespace(name="stdlib", ssl=stdssl, socket=stdsocket)
 COMPAT = SimpleNamespace(name="compat", ssl=compatssl, socket=compatsocket)
@@ -191,14 +186,6 @@ def test_xfail_reasons_are_lines_of_compat_md():
         assert reason in lines
 
 
-def test_wrap_bio(impl, request):
-    ours_differs(request, impl, NO_WRAP_BIO)
-    ctx = impl.ssl.create_default_context()
-    tls = ctx.wrap_bio(impl.ssl.MemoryBIO(), impl.ssl.MemoryBIO(), server_hostname="localhost")
-    with pytest.raises(impl.ssl.SSLWantReadError):
-        tls.do_handshake()
-
-
 def test_public_names_complete():
     """Every public name of the stdlib ssl module exists in ours."""
     missing = {n for n in dir(stdssl) if not n.startswith("_")} - set(dir(compatssl))
@@ -217,8 +204,10 @@ def test_exceptions_and_constants_are_the_stdlibs(name):
 
 
 def test_classes_are_ours():
-    assert compatssl.SSLContext.__module__ == "reactorsock.compat.ssl"
-    assert compatssl.SSLSocket.__module__ == "reactorsock.compat.ssl"
+    for cls in (compatssl.SSLContext, compatssl.SSLSocket, compatssl.SSLObject,
+                compatssl.MemoryBIO):  # fmt: skip
+        assert cls.__module__ == "reactorsock.compat.ssl"
+        assert cls is not getattr(stdssl, cls.__name__)
     assert issubclass(compatssl.SSLSocket, compatsocket.socket)
 
 
@@ -470,6 +459,58 @@ def test_unwrap_returns_to_plaintext(impl, pki, closing):
     assert join() == b"bye"
 
 
+def test_unwrap_before_handshake_raises_ssl_error(impl, pki, closing):
+    """unwrap() before the handshake: SSLError SHUTDOWN_WHILE_IN_INIT, nothing sent, TLS kept."""
+    a, b = impl.socket.socketpair()
+    closing(a)
+    plain_peer = closing(stdsocket.socket(fileno=b.detach()))
+    a.settimeout(WAIT)
+    ctx = client_context(impl, pki)
+    tls = closing(ctx.wrap_socket(a, server_hostname="localhost", do_handshake_on_connect=False))
+    for _ in range(2):
+        with pytest.raises(impl.ssl.SSLError) as info:
+            tls.unwrap()
+        assert type(info.value) is stdssl.SSLError
+        assert (info.value.reason, info.value.library) == ("SHUTDOWN_WHILE_IN_INIT", "SSL")
+        assert info.value.args[0] == stdssl.SSL_ERROR_SSL
+        assert str(info.value).startswith("[SSL: SHUTDOWN_WHILE_IN_INIT] shutdown while in init")
+    plain_peer.settimeout(0.1)
+    with pytest.raises(TimeoutError):
+        plain_peer.recv(10)  # not even a ClientHello went out
+    plain_peer.settimeout(WAIT)
+    server_ctx = stdssl.SSLContext(stdssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(pki.certfile, pki.keyfile)
+    join = in_thread(lambda: echo_upper(server_ctx.wrap_socket(plain_peer, server_side=True)))
+    tls.do_handshake()  # the socket still carries TLS
+    tls.sendall(b"still tls")
+    assert tls.recv(100) == b"STILL TLS"
+    assert join() == b"still tls"
+
+
+def test_unwrap_refuses_data_before_the_peers_close_notify(impl, pki, closing):
+    """Application data where unwrap() waits for the close_notify: SSLError, as OpenSSL says."""
+
+    def server(tls):
+        assert tls.recv(100) == b""  # the client's close_notify
+        tls.sendall(b"too late")  # TLS 1.3: the stdlib may still write
+
+    port, join = serve_once(STDLIB, pki, server)
+    ctx = client_context(impl, pki)
+    tls = ctx.wrap_socket(connect(impl, closing, port), server_hostname="localhost")
+    closing(tls)
+    with pytest.raises(impl.ssl.SSLError) as info:
+        tls.unwrap()
+    assert info.value.reason == "APPLICATION_DATA_AFTER_CLOSE_NOTIFY"
+    join()
+
+
+def test_unwrap_unconnected_raises_value_error(impl, pki, closing):
+    ctx = client_context(impl, pki)
+    tls = closing(ctx.wrap_socket(closing(impl.socket.socket()), server_hostname="localhost"))
+    with pytest.raises(ValueError, match="No SSL wrapper around"):
+        tls.unwrap()
+
+
 def test_large_transfer_and_makefile(impl, pki, closing):
     payload = os.urandom(3 * 1024 * 1024 + 7)
 
@@ -604,6 +645,353 @@ def test_server_requires_client_certificate(impl, pki, closing, tmp_path):
     assert second == ((("commonName", "client.example"),),)
 
 
+# -- memory BIOs: SSLContext.wrap_bio and SSLObject, no sockets --------------------------------
+
+WANT = "want more"  # what attempt() returns for SSLWantReadError
+
+
+def attempt(op):
+    """op(), or WANT when it raises SSLWantReadError (the stdlib's class, shared by both)."""
+    try:
+        return op()
+    except stdssl.SSLWantReadError:
+        return WANT
+
+
+def feed(data, bio, op, bytewise):
+    """Write data into bio whole, then call op, or byte by byte, op after each: its results."""
+    if not bytewise or not data:
+        bio.write(data)
+        return [attempt(op)]
+    results = []
+    for i in range(len(data)):
+        bio.write(data[i : i + 1])
+        results.append(attempt(op))
+    return results
+
+
+def drain(obj):
+    """All the plaintext obj can read now (b"" at close_notify stops it too)."""
+    out = bytearray()
+    while True:
+        chunk = attempt(lambda: obj.read(65536))
+        if chunk == WANT or not chunk:
+            return bytes(out)
+        out += chunk
+
+
+def bio_pair(impl, pki, *, client=None, server=None, host="localhost", server_impl=None):
+    """A client and a server SSLObject of impl over four MemoryBIOs (server_impl: the server's)."""
+    server_impl = server_impl or impl
+    if client is None:
+        client = client_context(impl, pki)
+    if server is None:
+        server = server_impl.ssl.SSLContext(server_impl.ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(pki.certfile, pki.keyfile)
+    c_in, c_out = impl.ssl.MemoryBIO(), impl.ssl.MemoryBIO()
+    s_in, s_out = server_impl.ssl.MemoryBIO(), server_impl.ssl.MemoryBIO()
+    return SimpleNamespace(
+        client=client.wrap_bio(c_in, c_out, server_hostname=host),
+        server=server.wrap_bio(s_in, s_out, server_side=True),
+        client_ctx=client, server_ctx=server, c_in=c_in, c_out=c_out, s_in=s_in, s_out=s_out,
+    )  # fmt: skip
+
+
+def handshake(pair, bytewise=False):
+    """Pump both handshakes to the end in memory; SSLErrors propagate."""
+    assert attempt(pair.client.do_handshake) == WANT  # the ClientHello is out
+    for _ in range(4):
+        server = feed(pair.c_out.read(), pair.s_in, pair.server.do_handshake, bytewise)
+        client = feed(pair.s_out.read(), pair.c_in, pair.client.do_handshake, bytewise)
+        if server[-1] is None and client[-1] is None:
+            return
+    raise AssertionError("handshake did not finish")
+
+
+def send(src, dst, bytewise):
+    """Move src's outgoing ciphertext into dst's incoming BIO and read it all: the plaintext."""
+    obj, out_bio, in_bio = src
+    received = bytearray()
+    for _ in feed(out_bio.read(), in_bio, lambda: received.extend(drain(dst)), bytewise):
+        pass
+    return bytes(received)
+
+
+def c2s(pair):
+    return (pair.client, pair.c_out, pair.s_in)
+
+
+def s2c(pair):
+    return (pair.server, pair.s_out, pair.c_in)
+
+
+FEEDS = pytest.mark.parametrize("bytewise", [False, True], ids=["whole", "bytewise"])
+
+
+def test_memory_bio(impl):
+    bio = impl.ssl.MemoryBIO()
+    assert (bio.pending, bio.eof) == (0, False)
+    assert bio.write(b"abc") == 3
+    assert bio.write(bytearray(b"de")) == 2
+    assert bio.write(memoryview(b"xfgx")[1:3]) == 2
+    assert bio.pending == 7
+    assert bio.read(2) == b"ab"
+    assert bio.read(0) == b""
+    assert bio.read() == b"cdefg"
+    assert (bio.read(), bio.pending, bio.eof) == (b"", 0, False)
+    with pytest.raises(TypeError, match="a bytes-like object is required, not 'str'"):
+        bio.write("text")
+    bio.write(b"last")
+    bio.write_eof()
+    assert (bio.pending, bio.eof) == (4, False)
+    with pytest.raises(impl.ssl.SSLError, match=r"cannot write\(\) after write_eof\(\)"):
+        bio.write(b"more")
+    assert bio.read(-1) == b"last"
+    assert bio.eof
+    with pytest.raises(TypeError):
+        impl.ssl.MemoryBIO(1)
+
+
+def test_wrap_bio_argument_checks(impl, pki):
+    ctx = client_context(impl, pki)
+    bio = impl.ssl.MemoryBIO
+    with pytest.raises(ValueError, match="cannot be an empty string or start with a leading"):
+        ctx.wrap_bio(bio(), bio(), server_hostname="")
+    with pytest.raises(ValueError):
+        ctx.wrap_bio(bio(), bio(), server_hostname=".example")
+    with pytest.raises(TypeError):
+        ctx.wrap_bio(b"", bio(), server_hostname="localhost")
+    with pytest.raises(TypeError, match="does not have a public constructor"):
+        impl.ssl.SSLObject()
+    obj = ctx.wrap_bio(bio(), bio(), server_hostname="localhost")
+    assert isinstance(obj, impl.ssl.SSLObject)
+    assert (obj.server_side, obj.server_hostname, obj.context) == (False, "localhost", ctx)
+
+
+def test_sslobject_before_handshake(impl, pki):
+    """Before the handshake: nothing settled, getpeercert and unwrap refuse, read starts it."""
+    pair = bio_pair(impl, pki)
+    obj = pair.client
+    assert (obj.version(), obj.cipher(), obj.selected_alpn_protocol(), obj.compression()) == (
+        None, None, None, None,
+    )  # fmt: skip
+    assert (obj.pending(), obj.session_reused, obj.get_channel_binding()) == (0, False, None)
+    with pytest.raises(ValueError, match="handshake not done yet"):
+        obj.getpeercert()
+    with pytest.raises(impl.ssl.SSLError) as info:
+        obj.unwrap()
+    assert info.value.reason == "SHUTDOWN_WHILE_IN_INIT"
+    assert pair.c_out.pending == 0  # nothing was sent
+    with pytest.raises(impl.ssl.SSLWantReadError):
+        pair.server.read()
+    assert pair.s_out.pending == 0  # a server waits for the ClientHello
+    with pytest.raises(impl.ssl.SSLWantReadError):
+        obj.read()  # a client's read starts the handshake
+    assert pair.c_out.pending > 0
+
+
+@FEEDS
+def test_sslobject_handshake_and_data(impl, pki, bytewise):
+    pair = bio_pair(impl, pki)
+    handshake(pair, bytewise)
+    client, server = pair.client, pair.server
+    assert client.version() == server.version() == "TLSv1.3"
+    assert client.cipher() == server.cipher()
+    assert client.getpeercert()["subject"] == ((("commonName", "localhost"),),)
+    assert client.getpeercert(True) == pki.leaf.public_bytes(Encoding.DER)
+    assert server.getpeercert() is None  # no client certificate asked
+    assert (server.server_side, server.server_hostname) == (True, None)
+    assert client.get_channel_binding() == server.get_channel_binding() is not None
+    assert client.session_reused is False
+    assert client.write(b"hello") == 5
+    assert send(c2s(pair), server, bytewise) == b"hello"
+    payload = os.urandom(70_000)  # several records
+    assert server.write(memoryview(payload)) == len(payload)
+    assert send(s2c(pair), client, bytewise) == payload
+    client.write(b"abcdef")
+    pair.s_in.write(pair.c_out.read())
+    assert server.read(2) == b"ab"
+    assert server.pending() == 4  # the rest of the record
+    buffer = bytearray(10)
+    assert server.read(10, buffer) == 4
+    assert buffer[:4] == b"cdef"
+    with pytest.raises(impl.ssl.SSLWantReadError):
+        server.read()
+
+
+def test_sslobject_app_data_stays_in_incoming_after_handshake(impl, pki):
+    """do_handshake consumes only handshake records: later data waits in the BIO for read()."""
+    pair = bio_pair(impl, pki)
+    attempt(pair.client.do_handshake)
+    pair.s_in.write(pair.c_out.read())
+    attempt(pair.server.do_handshake)
+    pair.c_in.write(pair.s_out.read())
+    pair.client.do_handshake()
+    pair.client.write(b"early")
+    pair.s_in.write(pair.c_out.read())  # the client's Finished, then its data
+    pair.server.do_handshake()
+    assert pair.s_in.pending > 0
+    assert pair.server.read() == b"early"
+
+
+@pytest.mark.parametrize(
+    ("offer", "expected"), [(["spdy/1", "http/1.1"], "http/1.1"), (["spdy/1"], None)]
+)
+def test_sslobject_alpn(impl, pki, offer, expected):
+    client = client_context(impl, pki)
+    client.set_alpn_protocols(offer)
+    server = impl.ssl.SSLContext(impl.ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(pki.certfile, pki.keyfile)
+    server.set_alpn_protocols(["h2", "http/1.1"])
+    pair = bio_pair(impl, pki, client=client, server=server)
+    handshake(pair)
+    assert pair.client.selected_alpn_protocol() == pair.server.selected_alpn_protocol() == expected
+
+
+@FEEDS
+@pytest.mark.parametrize(
+    ("host", "cafile", "code", "message"),
+    [
+        ("localhost", "other", 20, "unable to get local issuer certificate"),
+        ("other.example", None, 62,
+         "Hostname mismatch, certificate is not valid for 'other.example'."),
+    ],
+    ids=["untrusted", "wrong-name"],
+)  # fmt: skip
+def test_sslobject_verification_failure(impl, pki, bytewise, host, cafile, code, message):
+    """The client raises SSLCertVerificationError; its alert fails the server's handshake."""
+    client = client_context(impl, pki, cafile=pki.other_cafile if cafile else None)
+    pair = bio_pair(impl, pki, client=client, host=host)
+    with pytest.raises(impl.ssl.SSLCertVerificationError) as info:
+        handshake(pair, bytewise)
+    err = info.value
+    assert isinstance(err, stdssl.CertificateError)
+    assert (err.verify_code, err.verify_message) == (code, message)
+    assert (err.reason, err.library) == ("CERTIFICATE_VERIFY_FAILED", "SSL")
+    assert f"certificate verify failed: {message}" in str(err)
+    assert pair.c_out.pending > 0  # the alert
+    with pytest.raises(impl.ssl.SSLError):
+        feed(pair.c_out.read(), pair.s_in, pair.server.do_handshake, bytewise)
+
+
+@FEEDS
+def test_sslobject_unwrap(impl, pki, bytewise):
+    """close_notify both ways: read gives b"" until unwrap; plaintext after it stays in the BIO."""
+    pair = bio_pair(impl, pki)
+    handshake(pair, bytewise)
+    client, server = pair.client, pair.server
+    with pytest.raises(impl.ssl.SSLWantReadError):
+        server.unwrap()  # ours is out; the client's has not come
+    close_notify = pair.s_out.read()
+    assert close_notify
+    results = feed(close_notify + b"in the clear", pair.c_in, client.read, bytewise)
+    assert results[-1] == b""
+    assert pair.c_in.pending == len(b"in the clear")  # read() stops at the close_notify
+    assert client.read() == b""  # again: not yet answered
+    assert pair.c_out.pending == 0
+    assert client.write(b"late") == 4  # TLS 1.3: still writable after the peer's close
+    late = pair.c_out.read()
+    assert client.unwrap() is None
+    assert pair.c_in.read() == b"in the clear"
+    pair.s_in.write(late)
+    with pytest.raises(impl.ssl.SSLError) as info:
+        server.unwrap()  # data where the close_notify should be: a fatal error
+    assert info.value.reason == "APPLICATION_DATA_AFTER_CLOSE_NOTIFY"
+    pair.s_in.write(pair.c_out.read())
+    with pytest.raises(impl.ssl.SSLError):
+        server.unwrap()
+    with pytest.raises(impl.ssl.SSLZeroReturnError):
+        client.read()
+    with pytest.raises(impl.ssl.SSLError) as info:
+        client.write(b"x")
+    assert info.value.reason == "PROTOCOL_IS_SHUTDOWN"
+
+
+@pytest.mark.parametrize("stage", ["handshake", "data"])
+def test_sslobject_eof_without_close_notify(impl, pki, stage):
+    """An incoming EOF without close_notify is SSLEOFError (truncation), not a clean end."""
+    pair = bio_pair(impl, pki)
+    if stage == "data":
+        handshake(pair)
+        pair.server.write(b"partial")
+        pair.c_in.write(pair.s_out.read()[:-3])
+        op = pair.client.read
+    else:
+        attempt(pair.client.do_handshake)
+        op = pair.client.do_handshake
+    with pytest.raises(impl.ssl.SSLWantReadError):
+        op()
+    pair.c_in.write_eof()
+    with pytest.raises(impl.ssl.SSLEOFError) as info:
+        op()
+    assert info.value.reason == "UNEXPECTED_EOF_WHILE_READING"
+
+
+def test_sslobject_not_tls(impl, pki):
+    pair = bio_pair(impl, pki)
+    attempt(pair.client.do_handshake)
+    pair.c_in.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    with pytest.raises(impl.ssl.SSLError) as info:
+        pair.client.do_handshake()
+    assert info.value.reason == "WRONG_VERSION_NUMBER"
+
+
+@pytest.mark.parametrize("ours", ["client", "server"])
+def test_sslobject_interoperates_with_the_stdlib(pki, ours):
+    """A compat SSLObject and a stdlib one complete a handshake and exchange data."""
+    client_impl, server_impl = (COMPAT, STDLIB) if ours == "client" else (STDLIB, COMPAT)
+    pair = bio_pair(client_impl, pki, server_impl=server_impl)
+    handshake(pair)
+    pair.client.write(b"ping")
+    assert send(c2s(pair), pair.server, False) == b"ping"
+    pair.server.write(b"pong")
+    assert send(s2c(pair), pair.client, False) == b"pong"
+
+
+def test_wrap_bio_takes_stdlib_memory_bios(pki):
+    """compat's wrap_bio takes the stdlib's MemoryBIO (asyncio made before install() uses it)."""
+    ctx = client_context(COMPAT, pki)
+    obj = ctx.wrap_bio(stdssl.MemoryBIO(), outgoing := stdssl.MemoryBIO(), server_hostname="x")
+    with pytest.raises(stdssl.SSLWantReadError):
+        obj.do_handshake()
+    assert outgoing.pending > 0
+
+
+def test_asyncio_tls_echo_in_process(impl, pki):
+    """asyncio's TLS (sslproto, over MemoryBIO) with impl's contexts: echo and peer certificate."""
+    import asyncio
+
+    server_ctx = impl.ssl.SSLContext(impl.ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(pki.certfile, pki.keyfile)
+    client_ctx = client_context(impl, pki)
+
+    async def handle(reader, writer):
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+            writer.write(b"over asyncio\n")
+            echoed = await reader.read()  # to the server's close_notify
+            obj = writer.get_extra_info("ssl_object")
+            subject = writer.get_extra_info("peercert")["subject"]
+            writer.close()
+            await writer.wait_closed()
+        return echoed, type(obj), subject
+
+    echoed, kind, subject = asyncio.run(asyncio.wait_for(main(), WAIT))
+    assert echoed == b"OVER ASYNCIO\n"
+    assert kind is impl.ssl.SSLObject
+    assert subject == ((("commonName", "localhost"),),)
+
+
 # -- HTTPS ------------------------------------------------------------------------------
 
 
@@ -681,6 +1069,59 @@ def test_https_e2e_under_python_m_reactorsock_compat(pki, tmp_path):
         "over",
         "TLS",
     ]
+
+
+ASYNCIO_TLS_CHILD = textwrap.dedent(
+    """
+    import asyncio, ssl, sys, warnings
+
+    certfile, keyfile, cafile = sys.argv[1:4]
+
+    async def handle(reader, writer):
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def main():
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(certfile, keyfile)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            client_ctx = ssl.create_default_context(cafile=cafile)
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+            writer.write(b"echo over asyncio tls\\n")
+            echoed = await reader.read()
+            ssl_object = writer.get_extra_info("ssl_object")
+            writer.close()
+            await writer.wait_closed()
+        return echoed, type(ssl_object).__module__
+
+    echoed, object_module = asyncio.run(asyncio.wait_for(main(), 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context_module = type(ssl.SSLContext()).__module__
+    print(echoed.decode().strip(), context_module, object_module)
+    """
+)
+
+
+def test_asyncio_tls_e2e_under_python_m_reactorsock_compat(pki, tmp_path):
+    """An unchanged asyncio TLS echo server and client run on compat.ssl's SSLObject."""
+    script = tmp_path / "asyncio_tls_child.py"
+    script.write_text(ASYNCIO_TLS_CHILD)
+    result = subprocess.run(
+        [sys.executable, "-m", "reactorsock.compat", str(script),
+         pki.certfile, pki.keyfile, pki.cafile],
+        capture_output=True, text=True, timeout=15, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "ECHO", "OVER", "ASYNCIO", "TLS", "reactorsock.compat.ssl", "reactorsock.compat.ssl",
+    ]  # fmt: skip
 
 
 # -- compat socket: blocking recv on a UDP socket shut for reading --------------------------
