@@ -32,6 +32,20 @@ made before one flush go out as one record (OpenSSL splits data larger
 than 16 KiB into records of at most 16 KiB, RFC 8446 section 5.1).  Before
 the handshake completes, plaintext waits in the same queue.
 
+*Draining without exceptions.*  pyOpenSSL reports "no more data" by
+raising ``WantReadError``, so a loop over ``Connection.recv`` and
+``Connection.bio_read`` costs two exceptions per received record, plus
+pyOpenSSL's wrapper frames around each call.  When pyOpenSSL's private
+cffi binding (``OpenSSL._util.lib``) and the connection's memory BIOs are
+there, the hot calls go to OpenSSL directly: ``SSL_read`` into one buffer
+sized by the ciphertext waiting in the input BIO (so one ``bytes`` per
+batch, however many records it holds), ``SSL_get_error`` to see
+want-read, and ``BIO_read`` of exactly the pending ciphertext
+(``BIO_get_mem_data`` gives its size).  Any other outcome goes through
+pyOpenSSL's own ``_raise_ssl_error``, so errors are raised exactly as
+before.  Without the private binding the public methods are used (and a
+short ``bio_read`` already means the output BIO is empty).
+
 *Errors mid-batch.*  When a batch of ciphertext decrypts to some plaintext
 and then fails (data followed by a fatal alert), the plaintext is returned
 and the error is kept in ``error``; the next call raises it.
@@ -45,6 +59,25 @@ from typing import Any
 from OpenSSL import SSL
 
 from reactorsock import error
+
+try:  # pyOpenSSL's private cffi binding: the exception-free drain (see the notes)
+    from OpenSSL._util import ffi as _ffi
+    from OpenSSL._util import lib as _lib
+
+    _SSL_read = _lib.SSL_read
+    _SSL_write = _lib.SSL_write
+    _SSL_get_error = _lib.SSL_get_error
+    _SSL_pending = _lib.SSL_pending
+    _BIO_read = _lib.BIO_read
+    _BIO_write = _lib.BIO_write
+    _BIO_pending = _lib.BIO_get_mem_data  # BIO_CTRL_INFO: bytes held by a memory BIO
+    _WANT_READ = _lib.SSL_ERROR_WANT_READ
+    _NULL = _ffi.NULL
+    _from_buffer = _ffi.from_buffer
+    _buffer = _ffi.buffer
+    _alloc = _ffi.new_allocator(should_clear_after_alloc=False)
+except Exception:  # pragma: no cover - depends on the pyOpenSSL build
+    _lib = None
 
 __all__ = [
     "TLSError",
@@ -192,6 +225,7 @@ class MemoryBIOTLS:
         "_pending",
         "_pending_size",
         "_closed",
+        "_fast",
     )
 
     def __init__(
@@ -213,6 +247,13 @@ class MemoryBIOTLS:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._closed = False
+        self._fast = _lib is not None and all(
+            getattr(conn, name, None) is not None
+            for name in ("_ssl", "_into_ssl", "_from_ssl", "_raise_ssl_error")
+        ) and all(
+            hasattr(context, name)
+            for name in ("_verify_helper", "_alpn_select_helper", "_ocsp_helper")
+        )  # fmt: skip
         mode = context.get_verify_mode()
         if mode & SSL.VERIFY_PEER:
             conn.set_verify(mode, self._verify)
@@ -277,6 +318,21 @@ class MemoryBIOTLS:
             raise self.error
         if not data:
             return self._receive_eof()
+        if self._fast:
+            conn = self._conn
+            size = len(data)
+            if type(data) is bytes:  # cffi passes bytes as a pointer without a copy
+                written = _BIO_write(conn._into_ssl, data, size)
+            else:
+                with _from_buffer(data) as cdata:
+                    written = _BIO_write(conn._into_ssl, cdata, size)
+            if written != size:  # pragma: no cover - a memory BIO takes everything
+                if written <= 0:
+                    conn._handle_bio_errors(conn._into_ssl, written)
+                raise TLSError(f"TLS input buffer took {written} of {size} bytes")
+            if not self.handshake_done and not self._advance_handshake():
+                return b""
+            return self._read_plaintext_fast()
         self._conn.bio_write(data)
         if not self.handshake_done and not self._advance_handshake():
             return b""
@@ -323,6 +379,49 @@ class MemoryBIOTLS:
             return b""
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
+    def _read_plaintext_fast(self) -> bytes:
+        # Plaintext is never longer than the ciphertext it comes from, so one
+        # buffer for what the input BIO and the SSL object hold takes it all.
+        conn = self._conn
+        ssl = conn._ssl
+        size = _BIO_pending(conn._into_ssl, _NULL) + _SSL_pending(ssl) + 1
+        buf = _alloc("char[]", size)
+        got = 0
+        chunks: list[bytes] | None = None
+        try:
+            while True:
+                n = _SSL_read(ssl, buf + got, size - got)
+                if n > 0:
+                    got += n
+                    if got == size:  # pragma: no cover - bounded by the ciphertext
+                        chunks = chunks or []
+                        chunks.append(_buffer(buf, got)[:])
+                        got = 0
+                    continue
+                # What pyOpenSSL's _raise_ssl_error checks first, then want-read.
+                context = conn._context
+                for helper in (context._verify_helper, context._alpn_select_helper,
+                               context._ocsp_helper):  # fmt: skip
+                    if helper is not None:
+                        helper.raise_if_problem()
+                if _SSL_get_error(ssl, n) != _WANT_READ:
+                    conn._raise_ssl_error(ssl, n)  # raises what pyOpenSSL would
+                break
+        except SSL.WantReadError:
+            pass
+        except SSL.ZeroReturnError:
+            self.peer_closed_cleanly = True
+            self.close()  # answer with our close_notify (RFC 8446 section 6.1)
+        except SSL.Error as e:
+            exc = self._fail(e)
+            if not got and not chunks:
+                raise exc from None
+        if chunks is None:
+            return _buffer(buf, got)[:] if got else b""
+        if got:  # pragma: no cover - see above
+            chunks.append(_buffer(buf, got)[:])
+        return b"".join(chunks)
+
     # -- sending -------------------------------------------------------------
 
     def send_plaintext(self, data: bytes) -> None:
@@ -354,9 +453,27 @@ class MemoryBIOTLS:
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         pending.clear()
         self._pending_size = 0
-        view = memoryview(data)
         size = len(data)
         sent = 0
+        if self._fast:
+            conn = self._conn
+            ssl = conn._ssl
+            try:
+                sent = _SSL_write(ssl, data, size)  # data is bytes: no copy, no wrapper
+                if sent < size:  # pragma: no cover - a memory BIO takes whole writes
+                    with _from_buffer(data) as cdata:
+                        while True:
+                            if sent <= 0:
+                                conn._raise_ssl_error(ssl, sent)  # raises what pyOpenSSL would
+                                return
+                            if sent >= size:
+                                return
+                            n = _SSL_write(ssl, cdata + sent, size - sent)
+                            sent = n if n <= 0 else sent + n
+            except SSL.Error as e:
+                self._fail(e)
+            return
+        view = memoryview(data)
         send = self._conn.send
         try:
             while sent < size:
@@ -368,11 +485,24 @@ class MemoryBIOTLS:
         """Drain the ciphertext that is due (queued plaintext is encrypted first); b"" if none."""
         if self._pending and self.handshake_done and self.error is None:
             self._encrypt()
+        if self._fast:
+            bio = self._conn._from_ssl
+            size = _BIO_pending(bio, _NULL)
+            if size <= 0:
+                return b""
+            buf = _alloc("char[]", size)
+            n = _BIO_read(bio, buf, size)
+            if n <= 0:  # pragma: no cover - the bytes were counted just now
+                return b""
+            return _buffer(buf, n)[:]
         chunks: list[bytes] = []
         bio_read = self._conn.bio_read
         try:
             while True:
-                chunks.append(bio_read(_BIO_READ_SIZE))
+                chunk = bio_read(_BIO_READ_SIZE)
+                chunks.append(chunk)
+                if len(chunk) < _BIO_READ_SIZE:
+                    break  # a memory BIO returns all it holds, up to the size asked
         except SSL.WantReadError:
             pass
         if not chunks:
