@@ -8,8 +8,10 @@ errback path.  A callback that returns a Deferred pauses the chain until that
 one fires.  Deferreds are awaitable: coroutines run by :func:`ensureDeferred`
 (or :meth:`Deferred.fromCoroutine`) ``await`` them, driven by this module
 without asyncio (the driver, ``ensureDeferred`` and ``inlineCallbacks`` live
-in ``_coroutine``, re-exported here).  This module has no clock and no reactor; :meth:`addTimeout`
-takes any ``IReactorTime``.
+in ``_coroutine``, re-exported here; ``DeferredLock``, ``DeferredSemaphore``
+and ``DeferredQueue`` live in ``_defersync``, also re-exported here).  This
+module has no clock and no reactor; :meth:`addTimeout` takes any
+``IReactorTime``.
 
 Design notes
 ------------
@@ -55,6 +57,11 @@ __all__ = [
     "TimeoutError",
     "FirstError",
     "NotACoroutineError",
+    "DeferredLock",
+    "DeferredSemaphore",
+    "DeferredQueue",
+    "QueueOverflow",
+    "QueueUnderflow",
 ]
 
 _log = logging.getLogger("reactorsock.defer")
@@ -583,6 +590,13 @@ def gatherResults(deferredList: Iterable[Deferred], consumeErrors: bool = False)
     return d.addCallback(_values)
 
 
-# The coroutine driver builds on Deferred above, so it is imported last;
-# this module is the public home of ensureDeferred and inlineCallbacks.
+# The coroutine driver and the lock/semaphore/queue build on Deferred above,
+# so they are imported last; this module is their public home.
 from reactorsock._coroutine import _Driver, ensureDeferred, inlineCallbacks  # noqa: E402
+from reactorsock._defersync import (  # noqa: E402
+    DeferredLock,
+    DeferredQueue,
+    DeferredSemaphore,
+    QueueOverflow,
+    QueueUnderflow,
+)

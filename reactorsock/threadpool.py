@@ -55,9 +55,9 @@ class ThreadPool:
 
     def start(self) -> None:
         """Start taking jobs (and the first ``min`` threads)."""
-        self.joined = False
-        self.started = True
         with self._lock:
+            self.joined = False
+            self.started = True
             while self._live() < max(self.min, min(self._pending, self.max)):
                 self._spawn()
 
@@ -97,23 +97,37 @@ class ThreadPool:
         onResult runs in the worker thread; use ``reactor.callFromThread`` in it
         to get back to the loop.
         """
-        if self.joined:
-            raise RuntimeError("the thread pool has been stopped")
         with self._lock:
+            # Checked under the lock that stop() takes: a job is either queued
+            # before stop()'s tokens (and run), or refused -- never queued
+            # behind them with no thread left to take it.
+            if self.joined:
+                raise RuntimeError("the thread pool has been stopped")
             self._pending += 1
             self._queue.put((onResult, func, args, kw))
             if self.started and self._idle < self._pending and self._live() < self.max:
                 self._spawn()
 
     def stop(self) -> None:
-        """Finish queued jobs, then stop and join every worker."""
-        self.joined = True
-        self.started = False
+        """Finish queued jobs, then stop and join every worker.
+
+        Later calls to ``callInThread`` raise ``RuntimeError``.
+        """
         with self._lock:
+            self.joined = True
+            self.started = False
             threads = list(self._threads)
             tokens = len(threads) - self._stopping
-        for _ in range(tokens):
-            self._queue.put(_STOP)
+            if self._pending and not threads:
+                # Queued before start(), which never came: say so rather than
+                # drop them silently.
+                log.warning(
+                    "thread pool %r stopped with %d job(s) never run", self.name, self._pending
+                )
+            # Still under the lock, so that every job queued so far sits
+            # ahead of the tokens.
+            for _ in range(tokens):
+                self._queue.put(_STOP)
         for t in threads:
             t.join()
 

@@ -17,6 +17,17 @@ C-level handler writes each signal's number to a pipe, so the loop reads
 the signals as bytes, in order, and no Python handler does any work (the
 handlers installed are no-ops, needed only so that the signals are caught).
 
+Forking: between fork() and the child's set-up the child still has the
+supervisor's handlers and wakeup fd, so a signal it got then (a Ctrl-C
+reaches the whole process group) would be written into the supervisor's
+pipe and counted twice.  ``_spawn`` therefore blocks the handled signals
+across fork(); the child leaves the process group, discards what is
+pending (setting SIG_IGN discards a pending signal, POSIX sigaction(2)),
+resets its handlers, then writes one byte to its ready pipe.  The parent
+waits for that byte before it unblocks: a signal it got meanwhile is
+handled once, and a stop signal it forwards finds the worker set up
+(pending, as STOP_SIGNALS stay blocked until ``start_worker`` unblocks them).
+
 Each worker gets a pipe on which it writes one byte once its reactor runs.
 A SIGHUP reload starts the replacement of one worker, waits for that byte,
 then sends SIGTERM to the old worker (which drains) and goes on with the
@@ -64,6 +75,9 @@ READY_TIMEOUT = 30.0
 HURRY_TIMEOUT = 2.0
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD)
+#: The byte a new worker writes to its ready pipe once its set-up is done
+#: (before the byte that says its reactor runs).
+_SET_UP = b"s"
 #: Blocked in a new worker until it can handle them (see ``_in_child``).
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
@@ -198,17 +212,27 @@ class Supervisor:
             os.close(self._wake_w)
         self._wake_r = self._wake_w = -1
 
-    def _in_child(self) -> None:
-        """Drop the supervisor's signal set-up and descriptors in a new worker."""
+    def _in_child(self, old_mask: set[int], ready_w: int) -> None:
+        """Drop the supervisor's signal set-up and descriptors in a new worker.
+
+        Runs with the handled signals blocked (see ``_spawn``); tells the
+        parent on ready_w when done.
+        """
+        # Out of the terminal's foreground group first: no more Ctrl-C from
+        # there, only what the supervisor forwards.
         os.setpgid(0, 0)
-        # A stop signal forwarded before the worker has its handlers stays
-        # pending rather than killing it; start_worker unblocks STOP_SIGNALS.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         signal.set_wakeup_fd(-1)
         for signum in _HANDLED:
+            # What is pending came to the whole group before setpgid, and the
+            # supervisor got it too: discard it (SIG_IGN does) rather than act twice.
+            signal.signal(signum, signal.SIG_IGN)
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         self._close_fds()
+        # A stop signal forwarded before the worker has its handlers stays
+        # pending rather than killing it; start_worker unblocks STOP_SIGNALS.
+        signal.pthread_sigmask(signal.SIG_SETMASK, set(old_mask) | STOP_SIGNALS)
+        os.write(ready_w, _SET_UP)
 
     # -- workers -----------------------------------------------------------------
 
@@ -217,12 +241,20 @@ class Supervisor:
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        # Blocked until the child is set up: see "Forking" in the module notes.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            os.close(ready_r)
+            os.close(ready_w)
+            raise
         if pid == 0:  # the worker
             status = 1
             try:
                 os.close(ready_r)
-                self._in_child()
+                self._in_child(old_mask, ready_w)
                 status = self.start_worker(slot.index, ready_w, fresh)
             except SystemExit as e:
                 status = e.code if isinstance(e.code, int) else 1
@@ -234,7 +266,13 @@ class Supervisor:
                     sys.stderr.flush()
                 finally:
                     os._exit(status)
-        os.close(ready_w)
+        try:
+            os.close(ready_w)
+            # The set-up byte, or b"" if the child died first.  The wait is
+            # short: the child's set-up makes a few syscalls and blocks on none.
+            os.read(ready_r, len(_SET_UP))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         os.set_blocking(ready_r, False)
         self._sel.register(ready_r, selectors.EVENT_READ, pid)
         self._procs[pid] = _Proc(pid, slot.index, role, time.monotonic(), ready_r)
@@ -246,7 +284,15 @@ class Supervisor:
     def _restart(self, slot: _Slot) -> None:
         slot.restart = None
         if not self.stopping and slot.pid is None:
-            self._spawn(slot)
+            try:
+                self._spawn(slot)
+            except OSError as e:  # EAGAIN/ENOMEM from fork, EMFILE from pipe2
+                delay = slot.delay
+                slot.delay = min(slot.delay * 2, RESTART_MAX)
+                log.error(
+                    "could not start worker %d (%s); trying again in %.1fs", slot.index, e, delay
+                )
+                slot.restart = self._call_later(delay, lambda: self._restart(slot))
 
     def _signal_all(self, signum: int) -> None:
         for pid in list(self._procs):
@@ -340,7 +386,12 @@ class Supervisor:
             if slot.pid is None:  # being restarted anyway, with the new code
                 self._reload.pop(0)
                 continue
-            pid = self._spawn(slot, "replacement")
+            try:
+                pid = self._spawn(slot, "replacement")
+            except OSError as e:
+                log.error("reload: could not start a new worker (%s); keeping the old workers", e)
+                self._reload.clear()
+                return
             self._call_later(READY_TIMEOUT, lambda pid=pid: self._not_ready(pid))
             return
         log.info("reload done")

@@ -39,7 +39,7 @@ from zope.interface import implementer
 
 from reactorsock import error
 from reactorsock._clock import DelayedCall
-from reactorsock.defer import Deferred, DeferredList, maybeDeferred
+from reactorsock.defer import CancelledError, Deferred, DeferredList, maybeDeferred
 from reactorsock.failure import Failure
 from reactorsock.interfaces import (
     IReactorCore,
@@ -187,6 +187,7 @@ class ReactorBase:
         self._thread_calls: deque[tuple[Callable, tuple, dict]] = deque()
         self._triggers: dict[str, _EventTriggers] = {}
         self._thread_pool: Any = None
+        self._pool_closed = False  # set at shutdown: no pool after that
         self._pool_size = 10
         self._old_signals: dict[int, Any] = {}
         self._stop_signals = 0
@@ -203,6 +204,10 @@ class ReactorBase:
         # Before the thread pool is joined (its trigger is added later): a
         # worker waiting on the loop would otherwise never finish.
         self.addSystemEventTrigger("during", "shutdown", self._release_blocked_threads)
+        # The pool made before shutdown stops "during" it (getThreadPool adds
+        # that trigger); this one refuses any pool from here on, even when
+        # none was made before.
+        self.addSystemEventTrigger("after", "shutdown", self._stop_thread_pool)
 
     # -- IReactorTime -----------------------------------------------------
 
@@ -294,6 +299,10 @@ class ReactorBase:
 
     def iterate(self, delay: float = 0) -> None:
         """See ``IReactorCore.iterate``."""
+        # A reactor driven by iterate() alone has a loop thread too, which
+        # blockingCallFromThread must refuse (run() records it in startRunning).
+        # Once per call, not per event: mainLoop does not come through here.
+        self._loop_thread = threading.current_thread()
         self.runUntilCurrent()
         self.doIteration(delay)
 
@@ -394,14 +403,22 @@ class ReactorBase:
         self._waker.wake()
 
     def getThreadPool(self) -> Any:
-        """See ``IReactorThreads.getThreadPool``."""
-        if self._thread_pool is None:
-            from reactorsock.threadpool import ThreadPool
+        """See ``IReactorThreads.getThreadPool``.
 
-            self._thread_pool = ThreadPool(0, self._pool_size, "reactorsock")
-            self._thread_pool.start()
-            self.addSystemEventTrigger("during", "shutdown", self._stop_thread_pool)
-        return self._thread_pool
+        Raises ``error.ReactorNotRunning`` once shutdown has stopped the pool:
+        a new pool then would have nothing to stop it.
+        """
+        pool = self._thread_pool
+        if pool is not None:
+            return pool
+        if self._pool_closed:
+            raise error.ReactorNotRunning("the reactor has shut down; its thread pool is stopped")
+        from reactorsock.threadpool import ThreadPool
+
+        self._thread_pool = pool = ThreadPool(0, self._pool_size, "reactorsock")
+        pool.start()
+        self.addSystemEventTrigger("during", "shutdown", self._stop_thread_pool)
+        return pool
 
     def _add_blocked_thread(self, box: Any) -> bool:
         """Record a thread about to wait for the loop; False once the loop has stopped."""
@@ -428,6 +445,9 @@ class ReactorBase:
             box.put(Failure(error.ReactorNotRunning("the reactor shut down during the call")))
 
     def _stop_thread_pool(self) -> None:
+        # Closed first: a worker calling getThreadPool() meanwhile sees either
+        # the old pool (which runs or refuses its job) or the refusal.
+        self._pool_closed = True
         pool, self._thread_pool = self._thread_pool, None
         if pool is not None:
             pool.stop()
@@ -455,14 +475,37 @@ class ReactorBase:
     # -- name resolution -----------------------------------------------------
 
     def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0) -> Deferred:
-        """See ``IReactorPluggableResolver.getaddrinfo``: runs in the thread pool."""
-        return self.deferToThread(socket.getaddrinfo, host, port, family, type, proto, flags)
+        """See ``IReactorPluggableResolver.getaddrinfo``: runs in the thread pool.
 
-    def resolve(self, name: str, timeout: float = 10) -> Deferred:
-        """See ``IReactorCore.resolve``: an IPv4 address for name, never blocking the loop."""
+        After shutdown the Deferred fails with ``error.ReactorNotRunning``.
+        """
+        return maybeDeferred(
+            self.deferToThread, socket.getaddrinfo, host, port, family, type, proto, flags
+        )
+
+    def resolve(self, name: str, timeout: float | tuple[float, ...] = 10) -> Deferred:
+        """See ``IReactorCore.resolve``: an IPv4 address for name, never blocking the loop.
+
+        With no answer within timeout seconds (Twisted's tuple of retry
+        timeouts counts as their sum) the Deferred fails with
+        ``error.DNSLookupError`` whose ``osError`` is a ``TimeoutError``.  The
+        lookup's thread cannot be interrupted; its late answer is dropped.
+        """
         if not name:
             return maybeDeferred(lambda: "0.0.0.0")
+        if isinstance(timeout, tuple | list):
+            timeout = sum(timeout)
         d = self.getaddrinfo(name, 0, socket.AF_INET, socket.SOCK_STREAM)
+
+        def timed_out(result: object, seconds: float) -> Failure:
+            # addTimeout cancelled d: its one late firing is ignored (Deferred.cancel).
+            if isinstance(result, Failure):
+                result.trap(CancelledError)
+            return Failure(
+                error.DNSLookupError(TimeoutError(f"no answer within {seconds:g}s"), name)
+            )
+
+        d.addTimeout(timeout, self, onTimeoutCancel=timed_out)
 
         def pick(infos: list) -> str:
             return infos[0][4][0]

@@ -7,6 +7,7 @@ The real command as a subprocess, with signals and workers, is tested in
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import socket
@@ -418,3 +419,168 @@ def test_workers_pidfile_appears_only_once_signals_are_caught(monkeypatch, tmp_p
     assert main(argv) == 0
     assert seen == [("before install", False), ("after install", str(os.getpid()))]
     assert not pidfile.exists()
+
+
+# -- the worker supervisor's fork window --------------------------------------------
+
+
+def blocked_signals() -> set[int]:
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+@pytest.fixture
+def supervisor():
+    """A Supervisor with its signal set-up installed (in this process), uninstalled after."""
+    from reactorsock.cli import _workers
+
+    made = []
+
+    def make(start_worker=lambda slot, ready_fd, fresh: 0):
+        sup = _workers.Supervisor(1, start_worker, grace=1.0, close_listeners=lambda: None)
+        sup._install()
+        made.append(sup)
+        return sup
+
+    yield make
+    for sup in made:
+        for pid in list(sup._procs):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        sup._uninstall()
+
+
+def wait_for_exit(pid: int, timeout: float = 10.0) -> int:
+    """waitpid(pid) bounded by timeout; the child is killed (and the test fails) past it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"worker {pid} did not exit within {timeout}s")
+
+
+def test_spawn_blocks_the_handled_signals_across_fork_and_restores_the_mask(
+    supervisor, monkeypatch
+):
+    """fork() runs with the supervisor's signals blocked; the mask is restored if it fails."""
+    from reactorsock.cli import _workers
+
+    sup = supervisor()
+    before = blocked_signals()
+    at_fork = []
+
+    def failing_fork():
+        at_fork.append(blocked_signals())
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", failing_fork)
+    fds_before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError):
+        sup._spawn(sup._slots[1])
+    assert set(_workers._HANDLED) <= at_fork[0]
+    assert blocked_signals() == before
+    assert set(os.listdir("/proc/self/fd")) == fds_before  # the ready pipe was closed
+    assert sup._procs == {} and sup._slots[1].pid is None
+
+
+def test_a_signal_in_the_fork_window_is_neither_lost_nor_counted_twice(supervisor, monkeypatch):
+    """A group signal the child gets before its set-up stays out of the supervisor's pipe.
+
+    The child sends itself SIGHUP and SIGINT right after fork(), as a terminal
+    would to the whole process group.  The supervisor receives (and forwards)
+    its own copy; the child must neither write them into the supervisor's
+    wakeup pipe nor keep them pending, nor die of SIGHUP.
+    """
+    from reactorsock.cli import _workers
+
+    report_r, report_w = os.pipe()
+
+    def start_worker(slot, ready_fd, fresh):
+        state = {
+            "blocked": sorted(int(n) for n in blocked_signals()),
+            "pending": sorted(int(n) for n in signal.sigpending()),
+            "wakeup": signal.set_wakeup_fd(-1),
+            "hup": signal.getsignal(signal.SIGHUP) == signal.SIG_DFL,
+            "int": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+        }
+        os.write(report_w, json.dumps(state).encode())
+        return 0
+
+    sup = supervisor(start_worker)
+    real_fork = os.fork
+
+    def fork_then_signal():
+        pid = real_fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGHUP)
+            os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_then_signal)
+    before = blocked_signals()
+    try:
+        pid = sup._spawn(sup._slots[1])
+    finally:
+        monkeypatch.setattr(os, "fork", real_fork)
+    os.close(report_w)
+    assert blocked_signals() == before  # unblocked again in the parent
+    status = wait_for_exit(pid)
+    assert os.waitstatus_to_exitcode(status) == 0, "the worker died of a signal from the window"
+    sup._procs.pop(pid)
+    with os.fdopen(report_r, "rb") as f:
+        state = json.loads(f.read())
+    stop = {int(s) for s in _workers.STOP_SIGNALS}
+    # The child unblocked what it does not handle itself; STOP_SIGNALS wait for start_worker.
+    assert set(state["blocked"]) & set(map(int, _workers._HANDLED)) == stop
+    assert state["pending"] == [], "a signal from before the set-up is still pending"
+    assert state["wakeup"] == -1 and state["hup"] and state["int"]
+    try:
+        in_pipe = os.read(sup._wake_r, 512)
+    except BlockingIOError:
+        in_pipe = b""
+    assert signal.SIGHUP not in in_pipe and signal.SIGINT not in in_pipe, (
+        "the child wrote its signals into the supervisor's wakeup pipe"
+    )
+
+
+def test_a_failed_fork_on_restart_backs_off_instead_of_raising(supervisor, monkeypatch, caplog):
+    from reactorsock.cli import _workers
+
+    sup = supervisor()
+    slot = sup._slots[1]
+
+    def failing_fork():
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", failing_fork)
+    delay = slot.delay
+    with caplog.at_level("ERROR", logger="reactorsock.supervisor"):
+        sup._restart(slot)  # raised OSError out of the supervisor's loop before
+    assert "Resource temporarily unavailable" in caplog.text
+    assert slot.pid is None and slot.restart is not None and not slot.restart.cancelled
+    assert slot.restart.when >= time.monotonic() + delay * 0.5
+    assert slot.delay == min(delay * 2, _workers.RESTART_MAX)  # backs off further next time
+    monkeypatch.undo()
+    # A stop that comes meanwhile cancels the retry, as for any restart.
+    sup._on_signal(signal.SIGTERM)
+    assert slot.restart.cancelled
+
+
+def test_a_failed_fork_during_reload_keeps_the_old_workers(supervisor, monkeypatch, caplog):
+    sup = supervisor()
+    sup._slots[1].pid = 12345  # a live worker, as far as the reload is concerned
+
+    def failing_fork():
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", failing_fork)
+    with caplog.at_level("ERROR", logger="reactorsock.supervisor"):
+        sup._start_reload()
+    assert "Resource temporarily unavailable" in caplog.text
+    assert sup._reload == [] and sup._slots[1].pid == 12345

@@ -655,3 +655,234 @@ def test_unhandled_error_of_coroutine_logged_without_cyclic_gc(caplog):
         assert "Unhandled error in Deferred" in caplog.text
     finally:
         gc.enable()
+
+
+# -- DeferredLock, DeferredSemaphore, DeferredQueue -------------------------------
+
+
+def test_lock_acquire_release_in_fifo_order():
+    lock = defer.DeferredLock()
+    assert not lock.locked
+    first = lock.acquire()
+    assert result_of(first) is lock and lock.locked
+    order = []
+    second = lock.acquire().addCallback(lambda _: order.append("second"))
+    third = lock.acquire().addCallback(lambda _: order.append("third"))
+    assert not second.called and not third.called
+    lock.release()
+    assert order == ["second"] and lock.locked
+    lock.release()
+    assert order == ["second", "third"] and lock.locked
+    lock.release()
+    assert not lock.locked
+
+
+def test_lock_release_when_unlocked_is_an_error():
+    with pytest.raises(RuntimeError):
+        defer.DeferredLock().release()
+
+
+def test_lock_run_holds_the_lock_until_the_deferred_fires():
+    clock = Clock()
+    lock = defer.DeferredLock()
+
+    def slow(x, y=0):
+        return _later(clock, 1, x + y)
+
+    got = []
+    first = lock.run(slow, 1, y=2).addCallback(lambda r: got.append(r) or r)
+    second = lock.run(got.append, "second")
+    assert lock.locked and got == []
+    clock.advance(1)
+    # As in Twisted, the lock is released before run()'s Deferred gets the result.
+    assert got == ["second", 3] and result_of(first) == 3
+    result_of(second)
+    assert not lock.locked
+
+
+def _later(clock, delay, value):
+    d = Deferred()
+    clock.callLater(delay, d.callback, value)
+    return d
+
+
+def test_lock_run_releases_on_failure():
+    lock = defer.DeferredLock()
+    failure_of(lock.run(lambda: 1 / 0), ZeroDivisionError)
+    assert not lock.locked
+    failure_of(lock.run(lambda: fail(KeyError("x"))), KeyError)
+    assert not lock.locked
+
+
+def test_lock_cancel_pending_acquire():
+    lock = defer.DeferredLock()
+    lock.acquire()
+    waiter = lock.acquire()
+    after = lock.acquire()
+    waiter.cancel()
+    failure_of(waiter, CancelledError)
+    lock.release()
+    assert result_of(after) is lock and lock.locked  # the cancelled waiter was skipped
+    lock.release()
+    assert not lock.locked and not lock.waiting
+
+
+def test_lock_cancel_after_acquired_does_nothing():
+    lock = defer.DeferredLock()
+    d = lock.acquire()
+    d.cancel()
+    assert result_of(d) is lock and lock.locked
+
+
+def test_lock_cancel_a_pending_run_does_not_call_the_function():
+    lock = defer.DeferredLock()
+    lock.acquire()
+    called = []
+    d = lock.run(called.append, "x")
+    d.cancel()
+    failure_of(d, CancelledError)
+    lock.release()
+    assert called == [] and not lock.locked
+
+
+def test_lock_async_with():
+    lock = defer.DeferredLock()
+    seen = []
+
+    async def main():
+        async with lock:
+            seen.append(lock.locked)
+        return lock.locked
+
+    assert result_of(ensureDeferred(main())) is False
+    assert seen == [True]
+
+
+def test_lock_handoff_to_many_synchronous_waiters_does_not_recurse():
+    """Each release hands over in a loop, not by nesting: 5000 waiters fit the stack."""
+    lock = defer.DeferredLock()
+    lock.acquire()
+    done = [lock.run(lambda i=i: i) for i in range(5000)]
+    lock.release()
+    assert [result_of(d) for d in done] == list(range(5000))
+    assert not lock.locked
+
+
+def test_lock_acquire_during_handoff_waits_its_turn():
+    """A waiter that acquires again from its callback goes behind the others (no barging)."""
+    lock = defer.DeferredLock()
+    lock.acquire()
+    order = []
+
+    def first(_):
+        order.append("a")
+        lock.release()
+        lock.acquire().addCallback(lambda _: order.append("a again"))
+
+    lock.acquire().addCallback(first)
+    lock.acquire().addCallback(lambda _: order.append("b"))
+    lock.release()
+    assert order == ["a", "b"]
+    lock.release()
+    assert order == ["a", "b", "a again"]
+
+
+def test_semaphore_limits_concurrency():
+    clock = Clock()
+    sem = defer.DeferredSemaphore(2)
+    assert sem.tokens == 2 and sem.limit == 2
+    running = []
+    peak = []
+
+    def job(i):
+        running.append(i)
+        peak.append(len(running))
+        d = _later(clock, 1, i)
+        return d.addCallback(lambda r: running.remove(i) or r)
+
+    results = [sem.run(job, i) for i in range(5)]
+    assert sem.tokens == 0 and len(sem.waiting) == 3
+    for _ in range(3):
+        clock.advance(1)
+    assert [result_of(d) for d in results] == list(range(5))
+    assert max(peak) == 2 and sem.tokens == 2 and not sem.waiting
+
+
+def test_semaphore_rejects_bad_tokens_and_over_release():
+    with pytest.raises(ValueError):
+        defer.DeferredSemaphore(0)
+    sem = defer.DeferredSemaphore(1)
+    with pytest.raises(RuntimeError):
+        sem.release()
+    sem.acquire()
+    sem.release()
+    assert sem.tokens == 1
+
+
+def test_semaphore_cancel_pending_acquire():
+    sem = defer.DeferredSemaphore(1)
+    sem.acquire()
+    waiter = sem.acquire()
+    waiter.cancel()
+    failure_of(waiter, CancelledError)
+    assert not sem.waiting
+    sem.release()
+    assert sem.tokens == 1
+
+
+def test_queue_put_then_get_and_get_then_put():
+    q = defer.DeferredQueue()
+    q.put(1)
+    q.put(2)
+    assert result_of(q.get()) == 1
+    assert result_of(q.get()) == 2
+    waiter = q.get()
+    assert not waiter.called and len(q.waiting) == 1
+    q.put(3)
+    assert result_of(waiter) == 3 and not q.pending and not q.waiting
+
+
+def test_queue_size_overflow_and_backlog_underflow():
+    q = defer.DeferredQueue(size=1, backlog=1)
+    q.put("a")
+    with pytest.raises(defer.QueueOverflow):
+        q.put("b")
+    assert result_of(q.get()) == "a"
+    q.get()
+    with pytest.raises(defer.QueueUnderflow):
+        q.get()
+
+
+def test_queue_cancel_pending_get():
+    q = defer.DeferredQueue(backlog=1)
+    cancelled = q.get()
+    cancelled.cancel()
+    failure_of(cancelled, CancelledError)
+    assert not q.waiting
+    live = q.get()  # the backlog slot is free again
+    q.put("x")
+    assert result_of(live) == "x"
+
+
+def test_queue_waiters_served_in_order():
+    q = defer.DeferredQueue()
+    got = []
+    for i in range(3):
+        q.get().addCallback(lambda v, i=i: got.append((i, v)))
+    for v in "abc":
+        q.put(v)
+    assert got == [(0, "a"), (1, "b"), (2, "c")]
+
+
+def test_sync_primitives_are_exported():
+    for name in (
+        "DeferredLock",
+        "DeferredSemaphore",
+        "DeferredQueue",
+        "QueueOverflow",
+        "QueueUnderflow",
+    ):
+        assert name in defer.__all__ and getattr(defer, name).__module__ in (
+            "reactorsock.defer",
+            "reactorsock._defersync",
+        )

@@ -500,6 +500,50 @@ def test_resolve_localhost(reactor):
         run_until(reactor, reactor.resolve("no-such-host.invalid"), timeout=15)
 
 
+def test_resolve_times_out_and_drops_the_late_answer(reactor, monkeypatch, caplog):
+    """resolve(name, timeout) errbacks with DNSLookupError; the lookup's late result is dropped."""
+    release = threading.Event()
+    answered = threading.Event()
+
+    def slow_getaddrinfo(*args):
+        release.wait(10)
+        answered.set()
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 0))]
+
+    monkeypatch.setattr(
+        reactor, "getaddrinfo", lambda *args: reactor.deferToThread(slow_getaddrinfo, *args)
+    )
+    try:
+        with pytest.raises(error.DNSLookupError) as info:
+            run_until(reactor, reactor.resolve("slow.example", timeout=0.05))
+    finally:
+        release.set()
+    assert isinstance(info.value.osError, TimeoutError)
+    assert "slow.example" in str(info.value)
+    # The worker finishes later; its answer reaches the loop and is dropped quietly.
+    with caplog.at_level(logging.ERROR):
+        assert answered.wait(10)
+        iterate_until(reactor, lambda: not reactor._thread_calls and not reactor._waker.pending)
+        reactor.iterate(0)
+    assert "Unhandled error" not in caplog.text and "AlreadyCalled" not in caplog.text
+
+
+def test_resolve_timeout_may_be_twisteds_tuple(reactor, monkeypatch):
+    """Twisted's resolve takes a tuple of retry timeouts; their sum bounds the lookup."""
+    monkeypatch.setattr(reactor, "getaddrinfo", lambda *args: Deferred())
+    with pytest.raises(error.DNSLookupError):
+        run_until(reactor, reactor.resolve("never.example", timeout=(0.01, 0.02)))
+
+
+def test_resolve_answer_in_time_cancels_the_timer(reactor, monkeypatch):
+    answer = Deferred()
+    monkeypatch.setattr(reactor, "getaddrinfo", lambda *args: answer)
+    d = reactor.resolve("quick.example", timeout=30)
+    answer.callback([(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.7", 0))])
+    assert run_until(reactor, d) == "192.0.2.7"
+    assert reactor.getDelayedCalls() == []
+
+
 # -- fd sets -----------------------------------------------------------------
 
 
@@ -619,7 +663,10 @@ def test_add_reader_rejects_closed_descriptor(reactor):
 
 _SIGNAL_CHILD = textwrap.dedent(
     """
-    import sys
+    import signal, sys
+    # As an interactive start has it: a job started in the background by a
+    # non-interactive shell inherits SIGINT ignored, and run() keeps that.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from reactorsock.reactor import new_reactor
     r = new_reactor(sys.argv[1])
     r.addSystemEventTrigger("after", "shutdown", lambda: print("shutdown done", flush=True))

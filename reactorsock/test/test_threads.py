@@ -140,6 +140,27 @@ def test_blocking_call_from_the_loop_thread_is_refused(reactor):
     assert len(caught) == 1 and "own thread" in str(caught[0])
 
 
+def test_blocking_call_from_an_iterated_loop_thread_is_refused(reactor):
+    """A reactor that is only iterated, never run, still knows its loop thread."""
+    caught = []
+
+    def in_loop():
+        try:
+            threads.blockingCallFromThread(reactor, lambda: None)
+        except RuntimeError as e:
+            caught.append(e)
+
+    # Bound the test: if the call waits, fail it (with ReactorNotRunning) after 5s.
+    watchdog = threading.Timer(5, reactor._release_blocked_threads)
+    watchdog.start()
+    try:
+        reactor.callLater(0, in_loop)
+        iterate_until(reactor, lambda: caught)
+    finally:
+        watchdog.cancel()
+    assert len(caught) == 1 and "own thread" in str(caught[0]), caught
+
+
 def run_in_a_thread(reactor) -> threading.Thread:
     """Run reactor in a daemon thread, so a deadlocked shutdown cannot hang the test run."""
     loop = threading.Thread(target=reactor.run, args=(False,), daemon=True)
@@ -267,7 +288,30 @@ def test_pool_stops_cleanly_on_reactor_shutdown(reactor):
     assert pool.joined and not pool.started
     assert pool.threads == []
     assert set(pool_threads_alive()) <= before
-    assert reactor._thread_pool is None  # a later getThreadPool() builds a new pool
+    assert reactor._thread_pool is None
+    # Nothing would stop a new pool now: the reactor refuses to build one.
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.callInThread(job, 99)
+    assert reactor._thread_pool is None and set(pool_threads_alive()) <= before
+
+
+def test_threads_after_shutdown_are_refused_not_leaked(reactor):
+    """With no pool before shutdown, a later callInThread must not build one nothing stops."""
+    before = set(pool_threads_alive())
+    reactor.callWhenRunning(reactor.stop)
+    reactor.callLater(5, reactor.crash)
+    reactor.run(installSignalHandlers=False)
+    ran = threading.Event()
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.callInThread(ran.set)
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.getThreadPool()
+    with pytest.raises(error.ReactorNotRunning):
+        reactor.deferToThread(ran.set)
+    with pytest.raises(error.ReactorNotRunning):  # the Deferred API fails its Deferred instead
+        run_until(reactor, reactor.resolve("localhost"))
+    assert reactor._thread_pool is None and not ran.is_set()
+    assert set(pool_threads_alive()) <= before
 
 
 # -- ThreadPool itself -------------------------------------------------------------------
@@ -329,6 +373,51 @@ def test_pool_refuses_work_after_stop():
     pool.stop()
     with pytest.raises(RuntimeError):
         pool.callInThread(lambda: None)
+
+
+class StopBeforeLock:
+    """Wraps a pool's lock; the caller thread's first acquire runs pool.stop() first.
+
+    This replays the race deterministically: a callInThread that passed its
+    "stopped?" check just as stop() ran on another thread.
+    """
+
+    def __init__(self, pool: ThreadPool, caller: threading.Thread) -> None:
+        self.lock = pool._lock
+        self.pool = pool
+        self.caller = caller
+        self.armed = False
+
+    def __enter__(self):
+        if self.armed and threading.current_thread() is self.caller:
+            self.armed = False
+            self.pool.stop()
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+
+@pytest.mark.parametrize("minthreads", [0, 1])
+def test_pool_call_racing_stop_runs_or_raises(minthreads):
+    """A job queued while stop() runs either runs or raises; it is never stranded."""
+    pool = ThreadPool(minthreads, 2, "unit")
+    race = pool._lock = StopBeforeLock(pool, threading.current_thread())
+    pool.start()
+    ran = threading.Event()
+    race.armed = True
+    try:
+        pool.callInThread(ran.set)
+    except RuntimeError as e:
+        assert "stopped" in str(e)
+        assert not ran.is_set()
+    else:
+        assert ran.wait(5), "the job was queued behind stop() and never ran"
+    finally:
+        race.armed = False
+        pool.stop()
+    assert not race.armed, "the race was not replayed"
+    assert pool.threads == []
 
 
 @pytest.mark.parametrize(("lo", "hi"), [(-1, 1), (0, 0), (3, 2)])
