@@ -24,7 +24,7 @@ class TimeoutMixin:
     ``connectionMade``), ``resetTimeout()`` on activity (typically at the top
     of ``dataReceived``), and ``setTimeout(None)`` in ``connectionLost`` so
     the timer does not outlive the connection.  ``callLater`` schedules the
-    timer on the global reactor; assign ``proto.callLater = clock.callLater``
+    timer on the transport's reactor; assign ``proto.callLater = clock.callLater``
     to drive it from a ``task.Clock`` in tests.
     """
 
@@ -32,10 +32,17 @@ class TimeoutMixin:
     _timeout_call: Any = None
 
     def callLater(self, period: float, func: Any) -> Any:
-        """Schedule func after period seconds on the global reactor."""
-        from reactorsock.reactor import get_reactor
+        """Schedule func after period seconds on the transport's reactor.
 
-        return get_reactor().callLater(period, func)
+        That is the reactor the connection runs on (``transport.reactor``);
+        without one (e.g. a ``StringTransport``), ``get_reactor()``'s.
+        """
+        reactor = getattr(getattr(self, "transport", None), "reactor", None)
+        if reactor is None:
+            from reactorsock.reactor import get_reactor
+
+            reactor = get_reactor()
+        return reactor.callLater(period, func)
 
     def resetTimeout(self) -> None:
         """Restart the countdown, if a timeout is set."""

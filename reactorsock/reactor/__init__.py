@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
+import weakref
 
+from reactorsock.reactor._base import running_reactor
 from reactorsock.reactor._selecting import Reactor
 from reactorsock.selector import BACKENDS, available, best_available
 
@@ -19,6 +22,8 @@ __all__ = ["Reactor", "new_reactor", "get_reactor", "install", "BACKENDS", "avai
 ENV_VAR = "REACTORSOCK_REACTOR"
 
 _default: Reactor | None = None
+# Every reactor new_reactor() made and that is still alive (for get_reactor's warning).
+_made: weakref.WeakSet[Reactor] = weakref.WeakSet()
 _lock = threading.Lock()
 
 
@@ -39,28 +44,53 @@ def new_reactor(name: str | None = None) -> Reactor:
     With no name: ``$REACTORSOCK_REACTOR`` if set, else the best available.
     ``ValueError`` for an unknown or unavailable backend.
     """
-    return Reactor(_choose(name))
+    reactor = Reactor(_choose(name))
+    _made.add(reactor)
+    return reactor
 
 
-def install(name: str | None = None) -> Reactor:
-    """Make a reactor on backend name the process-wide default and return it.
+def install(name: str | Reactor | None = None) -> Reactor:
+    """Make a reactor the process-wide default and return it.
 
-    ``RuntimeError`` if a default already exists.
+    name is a backend name (a new reactor on it), or a reactor already made
+    with ``new_reactor()``.  ``RuntimeError`` if a default already exists.
     """
     global _default
     with _lock:
         if _default is not None:
             raise RuntimeError(f"a default reactor is already installed: {_default!r}")
-        _default = new_reactor(name)
+        _default = name if isinstance(name, Reactor) else new_reactor(name)
         return _default
 
 
 def get_reactor() -> Reactor:
-    """Return the process-wide default reactor, making it on first use."""
+    """Return the reactor running in this thread, else the process-wide default.
+
+    Code that needs a reactor and was not given one (``LoopingCall.clock``,
+    ``threads.deferToThread``, ``task.react``) asks here.  Inside
+    ``reactor.run()`` that is the running reactor, whichever way it was made.
+    Outside, it is the default, made on first use; making it while a reactor
+    from ``new_reactor()`` exists warns (``RuntimeWarning``), because what is
+    scheduled on a reactor that nobody runs never happens: pass your reactor
+    explicitly, or ``install()`` it as the default.
+    """
     global _default
+    running = running_reactor()
+    if running is not None:
+        return running  # type: ignore[return-value]
     with _lock:
         if _default is None:
+            others = [r for r in _made if not r.closed and r is not _default]
             _default = new_reactor()
+            if others:
+                warnings.warn(
+                    f"get_reactor() made a new default reactor while {others[0]!r} exists "
+                    "and is not running in this thread; calls scheduled on the default "
+                    "run only if it runs. Pass your reactor explicitly (e.g. "
+                    "LoopingCall.clock = reactor) or make it the default with install().",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         return _default
 
 

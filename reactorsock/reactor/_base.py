@@ -54,6 +54,14 @@ log = logging.getLogger("reactorsock.reactor")
 
 _PHASES = ("before", "during", "after")
 
+# The reactor whose run() is on this thread's stack, for get_reactor().
+_running = threading.local()
+
+
+def running_reactor() -> ReactorBase | None:
+    """The reactor running (inside ``run()``) in the calling thread, or None."""
+    return getattr(_running, "reactor", None)
+
 
 class _EventTriggers:
     """The before/during/after triggers of one system event.
@@ -308,11 +316,16 @@ class ReactorBase:
 
     def run(self, installSignalHandlers: bool = True) -> None:
         """See ``IReactorCore.run``."""
-        self.startRunning(installSignalHandlers=installSignalHandlers)
+        outer = running_reactor()
+        _running.reactor = self
         try:
-            self.mainLoop()
+            self.startRunning(installSignalHandlers=installSignalHandlers)
+            try:
+                self.mainLoop()
+            finally:
+                self._restore_signal_handlers()
         finally:
-            self._restore_signal_handlers()
+            _running.reactor = outer
 
     def startRunning(self, installSignalHandlers: bool = True) -> None:
         """Fire startup triggers; the loop itself is ``mainLoop``."""

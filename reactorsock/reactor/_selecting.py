@@ -53,6 +53,7 @@ class Reactor(ReactorBase):
     def __init__(self, backend: str | None = None) -> None:
         self._selector = new_selector(backend)
         self.backend = self._selector.name
+        self.closed = False
         self._readers: dict[int, object] = {}
         self._writers: dict[int, object] = {}
         self._internal: set[object] = set()
@@ -227,6 +228,7 @@ class Reactor(ReactorBase):
 
     def close(self) -> None:
         """Release the selector and the waker; the reactor is unusable afterwards."""
+        self.closed = True
         self._selector.close()
         self._waker.close()
 

@@ -117,7 +117,7 @@ def test_default_timeout_connection_loses_connection():
     assert p.transport.disconnecting
 
 
-def test_timeout_mixin_uses_global_reactor_by_default(monkeypatch):
+def test_timeout_mixin_without_transport_reactor_uses_get_reactor(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(reactorsock.reactor, "get_reactor", lambda: clock)
 
@@ -130,6 +130,29 @@ def test_timeout_mixin_uses_global_reactor_by_default(monkeypatch):
     assert len(clock.getDelayedCalls()) == 1
     clock.advance(2)
     assert p.transport.disconnecting
+
+
+def test_timeout_mixin_times_out_on_the_connections_own_reactor(reactor):
+    """A TCP connection on a reactor from new_reactor() times out on that reactor."""
+    import socket
+
+    from reactorsock.test._util import iterate_until
+
+    lost = []
+
+    class Idle(Protocol, TimeoutMixin):
+        def connectionMade(self):
+            self.setTimeout(0.05)
+
+        def connectionLost(self, reason):
+            self.setTimeout(None)
+            lost.append(reason)
+
+    port = reactor.listenTCP(0, Factory.forProtocol(Idle), interface="127.0.0.1")
+    with socket.create_connection(("127.0.0.1", port.getHost().port), timeout=5):
+        iterate_until(reactor, lambda: lost)
+    assert lost[0].check(error.ConnectionDone)
+    port.stopListening()
 
 
 # ConnectionLimitFactory

@@ -74,6 +74,57 @@ def test_install_and_get_reactor(monkeypatch):
         r.close()
 
 
+def test_install_an_existing_reactor():
+    uninstall_default()
+    r = new_reactor("select")
+    try:
+        assert install(r) is r and get_reactor() is r
+    finally:
+        uninstall_default()
+        r.close()
+
+
+def test_get_reactor_inside_run_is_the_running_reactor(reactor):
+    """Defaults (LoopingCall.clock, deferToThread...) land on the reactor that runs."""
+    uninstall_default()
+    seen = []
+
+    def started():
+        seen.append(get_reactor())
+        reactor.stop()
+
+    reactor.callWhenRunning(started)
+    reactor.run(installSignalHandlers=False)
+    assert seen == [reactor]
+    with pytest.warns(RuntimeWarning, match="not running in this thread"):
+        default = get_reactor()  # outside run(): the process default, made now
+    try:
+        assert default is not reactor
+    finally:
+        uninstall_default()
+        default.close()
+
+
+def test_looping_call_default_clock_is_the_running_reactor(reactor):
+    from reactorsock.task import LoopingCall
+
+    ticks = []
+
+    def tick():
+        ticks.append(reactor.seconds())
+        if len(ticks) == 3:
+            loop.stop()
+            reactor.stop()
+
+    loop = LoopingCall(tick)
+    reactor.callWhenRunning(loop.start, 0.01)
+    watchdog = reactor.callLater(5, reactor.stop)
+    reactor.run(installSignalHandlers=False)
+    assert len(ticks) == 3 and loop.clock is reactor
+    assert watchdog.active()
+    watchdog.cancel()
+
+
 # -- run / stop / crash ------------------------------------------------------
 
 
