@@ -230,6 +230,14 @@ class Connection:
     ``writeConnectionLost``; once both directions are shut,
     ``connectionLost`` follows with ``ConnectionDone``.  Any other protocol
     gets ``connectionLost`` at the peer's EOF.
+
+    ``TCP_NODELAY`` is on from ``makeConnection`` (class attribute
+    ``noDelay``), as asyncio and uvloop have it and unlike Twisted: writes go
+    to the socket at once, so with Nagle's algorithm a reply made of two
+    writes would wait for the peer's delayed ACK (about 40 ms on Linux;
+    CPython bpo-27456 made the same choice).  ``setTcpNoDelay(False)`` turns
+    Nagle back on for a connection; set ``Connection.noDelay = False`` (or on
+    a subclass) to keep the OS default everywhere.
     """
 
     __slots__ = (
@@ -254,6 +262,8 @@ class Connection:
 
     highWaterMark = 64 * 1024
     lowWaterMark = 16 * 1024
+    #: Turn Nagle's algorithm off in makeConnection (TCP; False for UNIX sockets).
+    noDelay = True
     #: The kind of address ``getHost``/``getPeer`` return ("TCP"; "UNIX" in unix.py).
     _kind = "TCP"
 
@@ -306,6 +316,11 @@ class Connection:
         self.protocol = protocol
         self._half = IHalfCloseableProtocol(protocol, None)
         self.connected = True
+        if self.noDelay:
+            try:
+                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # pragma: no cover - a TCP socket always takes it
+                pass
         self.startReading()
         try:
             protocol.makeConnection(self)

@@ -153,6 +153,8 @@ class UNIXConnection(Connection):
     socket (Twisted raises ``OSError(EOPNOTSUPP)`` there instead).
     """
 
+    noDelay = False  # no Nagle on UNIX sockets
+
     __slots__ = ()
     _kind = "UNIX"
 

@@ -625,6 +625,34 @@ def test_tcp_options_round_trip(reactor):
         port.stopListening()
 
 
+def test_nagle_is_off_by_default_on_both_ends(reactor, monkeypatch):
+    """TCP_NODELAY is on for accepted and connected TCP connections (asyncio's default)."""
+    server = Recording()
+    port = listen(reactor, server)
+    try:
+        client = Recording()
+        reactor.connectTCP("127.0.0.1", port.getHost().port, client)
+        connected(reactor, server, client)
+        for proto in (server.built[0], client.built[0]):
+            assert proto.transport.getTcpNoDelay() is True
+            sock = proto.transport.getHandle()
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        client.built[0].transport.loseConnection()
+        iterate_until(reactor, lambda: server.built[0].reason is not None)
+
+        monkeypatch.setattr(tcp.Connection, "noDelay", False)  # opting out keeps the OS default
+        server2, client2 = Recording(), Recording()
+        port.factory = server2
+        reactor.connectTCP("127.0.0.1", port.getHost().port, client2)
+        connected(reactor, server2, client2)
+        assert client2.built[0].transport.getTcpNoDelay() is False
+        assert server2.built[0].transport.getTcpNoDelay() is False
+        client2.built[0].transport.loseConnection()
+        iterate_until(reactor, lambda: server2.built[0].reason is not None)
+    finally:
+        port.stopListening()
+
+
 # -- many connections ---------------------------------------------------------------
 
 
