@@ -37,8 +37,15 @@ def _dup_socket(fileDescriptor: Any, addressFamily: int, cls: Any) -> Any:
     if getattr(fileDescriptor, "closed", False) is True:  # a channel's int is stale once closed
         raise ValueError(f"{fileDescriptor!r} is closed")
     fd = int(fileDescriptor) if isinstance(fileDescriptor, int) else fileDescriptor.fileno()
+    if int(fd) < 0:  # what a closed socket.socket's fileno() says
+        raise ValueError(f"{fileDescriptor!r} has no file descriptor (closed?)")
     # The caller keeps its own descriptor and may close it (Twisted semantics).
-    channel = cls.from_fd(os.dup(int(fd)))
+    dup = os.dup(int(fd))
+    try:
+        channel = cls.from_fd(dup)
+    except BaseException:  # not a socket: nothing owns the duplicate yet
+        os.close(dup)
+        raise
     sock = channel.socket
     if sock.family != addressFamily or sock.type != socket.SOCK_STREAM:
         channel.close()

@@ -199,8 +199,11 @@ class EndpointSyntax:
     ) -> Any:
         """Build the endpoint that args and kwargs describe; ``ValueError`` if they don't fit."""
 
+        # An empty field is what an unescaped "::" (an IPv6 address) leaves.
+        hint = " (an empty field: write a ':' inside a value as '\\:')" if "" in args else ""
+
         def bad(problem: str) -> ValueError:
-            return ValueError(f"{problem} in {description!r}; expected {self.form}")
+            return ValueError(f"{problem} in {description!r}; expected {self.form}{hint}")
 
         by_keyword = {}
         for p in self.params:

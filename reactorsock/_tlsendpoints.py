@@ -24,9 +24,11 @@ from reactorsock._endpointstrings import (
     SERVER_PARSERS,
     EndpointSyntax,
     Param,
+    _count,
     _host_port,
     _port,
     _seconds,
+    _text,
 )
 from reactorsock._tlsoptions import CertificateOptions, optionsForClientTLS
 from reactorsock.defer import Deferred, fail
@@ -124,6 +126,8 @@ def _client_endpoint(
     client_cert = None
     if certificate:
         certs = load_pem_certificates(Path(certificate))
+        if not certs:
+            raise ValueError(f"no certificate in {certificate!r}")
         key = load_pem_private_key(Path(privateKey or certificate))
         client_cert = CertificateAndKey(certs[0], key, tuple(certs[1:]))
     options = optionsForClientTLS(host, trustRoot=trustRoots, clientCertificate=client_cert)
@@ -137,12 +141,12 @@ def _syntaxes() -> tuple[EndpointSyntax, EndpointSyntax]:
         "e.g. ssl:8443:privateKey=key.pem:certKey=cert.pem",
         (
             Param("port", _port, required=True),
-            Param("privateKey", str, required=True),
-            Param("certKey", str),
+            Param("privateKey", _text, required=True),
+            Param("certKey", _text),
             Param("interface", str),
-            Param("backlog", int),
-            Param("extraCertChain", str),
-            Param("caCertsDir", str),
+            Param("backlog", _count),
+            Param("extraCertChain", _text),
+            Param("caCertsDir", _text),
         ),
         _server_endpoint,
     )
@@ -150,11 +154,11 @@ def _syntaxes() -> tuple[EndpointSyntax, EndpointSyntax]:
         "tls:HOST:PORT[:trustRoots=CA.pem|DIR][:certificate=CERT.pem][:privateKey=KEY.pem]"
         "[:timeout=S][:bindAddress=IP], e.g. tls:host=example.com:port=443",
         (
-            Param("host", str, required=True),
+            Param("host", _text, required=True),
             Param("port", _port, required=True),
-            Param("trustRoots", str),
-            Param("certificate", str),
-            Param("privateKey", str),
+            Param("trustRoots", _text),
+            Param("certificate", _text),
+            Param("privateKey", _text),
             Param("timeout", _seconds),
             Param("bindAddress", _host_port),
         ),

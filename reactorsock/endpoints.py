@@ -419,7 +419,9 @@ class TCP6ClientEndpoint:
                 return f
             return Failure(error.DNSLookupError(f.value, self._host))
 
-        return resolving.addCallback(resolved).addErrback(lookup_failed)
+        # The errback covers the lookup only: a failure to connect to the
+        # address found (refused, timed out, cancelled) passes through as is.
+        return resolving.addCallbacks(resolved, lookup_failed)
 
     def _connect_to(self, address: str, factory: Any) -> Deferred:
         return _connect_tcp(

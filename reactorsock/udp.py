@@ -27,7 +27,9 @@ Where this follows Twisted (``twisted.internet.udp``):
 - ``datagramReceived`` gets ``(host, port)`` for IPv6 too; flow info and
   scope id are dropped, as Twisted drops them.
 - An exception raised by ``datagramReceived`` is logged and the port goes on
-  serving.
+  serving.  So is one raised by ``connectionRefused`` when a read reports the
+  refusal (Twisted lets that one close the port); when ``write`` reports it,
+  the exception reaches ``write``'s caller.
 - ``write`` only takes IP address literals (no name lookup on the loop);
   anything else raises ``InvalidAddressError``, a ``ValueError``.  EMSGSIZE
   raises ``error.MessageLengthError``.  ECONNREFUSED on a connected port
@@ -338,7 +340,12 @@ class Port:
                     # it on unconnected sockets only with IP_RECVERR, and then it
                     # would not say which peer refused: tell connected ports only.
                     if self._connected_addr is not None:
-                        self.protocol.connectionRefused()
+                        try:
+                            self.protocol.connectionRefused()
+                        except Exception:
+                            log.exception(
+                                "Unhandled error in connectionRefused of %s", self._log_prefix
+                            )
                     continue
                 return self._read_error(e)
             if got is None:
@@ -456,6 +463,16 @@ class Port:
         return channel.socket
 
 
+def _channel_of_dup(fd: int) -> DatagramChannel:
+    """A channel over a duplicate of fd; the duplicate is closed if fd is not a socket."""
+    dup = os.dup(fd)
+    try:
+        return DatagramChannel.from_fd(dup)
+    except BaseException:
+        os.close(dup)
+        raise
+
+
 def _peer_of(channel: DatagramChannel) -> tuple[str, int] | None:
     """The connected peer of an adopted socket as ``(host, port)``, or None."""
     try:
@@ -503,11 +520,13 @@ def adopt_datagram_port(
         raise UnsupportedAddressFamily(
             f"adoptDatagramPort supports AF_INET and AF_INET6, not {addressFamily!r}"
         )
+    if getattr(fileDescriptor, "closed", False) is True:  # a channel's int is stale once closed
+        raise ValueError(f"{fileDescriptor!r} is closed")
     fd = fileDescriptor if isinstance(fileDescriptor, int) else fileDescriptor.fileno()
     fd = int(fd)
     if fd < 0:
         raise ValueError(f"{fileDescriptor!r} has no file descriptor (closed?)")
-    channel = DatagramChannel.from_fd(os.dup(fd))
+    channel = _channel_of_dup(fd)
     sock = channel.socket
     if sock.type != socket.SOCK_DGRAM or sock.family != addressFamily:
         channel.close()

@@ -28,10 +28,11 @@ lock itself is an ``flock(2)`` held on that file for as long as the port
 listens: the kernel drops it when the process dies, so a crashed server
 never blocks its successor, and no pid-reuse guess is involved.  A lock
 file that is not flocked but names another *running* process (one written
-by some other program) is respected too.  The file is removed, then
-unlocked, on ``stopListening``.  Clients that pass ``checkPID`` only read
-the pid (they never take the lock, which would race with a starting
-server) and fail when the file is missing or its process is gone.
+by some other program) is respected too.  The file is removed (if it
+is still the one this port locked), then unlocked, on ``stopListening``.
+Clients that pass ``checkPID`` only read the pid (they never take the
+lock, which would race with a starting server) and fail when the file is
+missing or its process is gone.
 """
 
 from __future__ import annotations
@@ -216,7 +217,14 @@ class UNIXPort(Port):
         return f"<{type(self).__name__} of {factory} on {self.address!r} {state}>"
 
     def startListening(self) -> None:
-        """See ``IListeningPort.startListening``: lock, clear a stale file, bind, chmod, listen."""
+        """See ``IListeningPort.startListening``: lock, clear a stale file, bind, chmod, listen.
+
+        ``RuntimeError`` if the port is listening already (a second bind
+        would find its own live socket, and the cleanup of that failure
+        would remove the live port's files).  A stopped port may listen again.
+        """
+        if self.connected:
+            raise RuntimeError(f"{self!r} is already listening")
         try:
             if self.wantPID:
                 self._take_lock()
@@ -224,9 +232,18 @@ class UNIXPort(Port):
         except OSError as e:
             self._release_lock()
             raise error.CannotListenError("", self.address, e) from None
+        except BaseException:
+            self._release_lock()
+            raise
+        # tcp.Port never clears this flag, so a restarted port's second stop
+        # would do nothing: clear it now that there is a socket to close.
+        self.disconnected = False
         try:
             super().startListening()
         except BaseException:
+            self.disconnected = True
+            if self.channel is not None and not self.channel.closed:
+                self.channel.close()
             self._remove_socket_file()
             self._release_lock()
             raise
@@ -293,8 +310,10 @@ class UNIXPort(Port):
         fd, self._lock_fd = self._lock_fd, -1
         if fd < 0:
             return
+        path = lock_path(self.address)
         try:
-            os.unlink(lock_path(self.address))
+            if os.path.samestat(os.fstat(fd), os.stat(path)):  # not a successor's file
+                os.unlink(path)
         except OSError:
             pass
         os.close(fd)  # drops the flock
@@ -331,8 +350,11 @@ class UNIXPort(Port):
             self._cleanup()
 
     def getHost(self) -> UNIXAddress:
-        """See ``IListeningPort.getHost``: the bound address."""
-        return UNIXAddress(self.channel.socket.getsockname())
+        """See ``IListeningPort.getHost``: the bound address (after ``stopListening``, the last).
+
+        An abstract name is ``bytes`` starting with NUL, as ``getsockname`` gives it.
+        """
+        return super().getHost()
 
 
 def _clear_stale_socket(path: str | bytes) -> None:

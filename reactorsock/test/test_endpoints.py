@@ -671,3 +671,109 @@ def test_udp_endpoint_listen_failure(reactor):
         assert failure_of(reactor, again.listen(Collector())).check(error.CannotListenError)
     finally:
         run_until(reactor, first.stopListening())
+
+
+# -- review regressions ----------------------------------------------------------------
+
+
+@needs_ipv6
+def test_tcp6_client_reports_refusal_after_resolving_as_refusal(reactor, monkeypatch):
+    """Only a failed lookup is a DNSLookupError; a refused connect to the address found is not."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.bind(("::1", 0))
+        number = s.getsockname()[1]
+    resolved = Deferred()
+    monkeypatch.setattr(reactor, "getaddrinfo", lambda *args: resolved)
+    d = TCP6ClientEndpoint(reactor, "name.invalid", number, timeout=5).connect(
+        Factory.forProtocol(Recorder)
+    )
+    resolved.callback([(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", number, 0, 0))])
+    reason = failure_of(reactor, d)
+    assert reason.check(error.ConnectionRefusedError), reason
+    assert not reason.check(error.DNSLookupError)
+
+
+@needs_ipv6
+def test_tcp6_client_cancel_after_resolving(reactor, monkeypatch):
+    """Cancelling once the name is resolved stops the connect, as on the other endpoints."""
+    servers = Servers()
+    port = run_until(reactor, TCP6ServerEndpoint(reactor, 0, interface="::1").listen(servers))
+    try:
+        number = port.getHost().port
+        resolved = Deferred()
+        monkeypatch.setattr(reactor, "getaddrinfo", lambda *args: resolved)
+        factory = Servers(Recorder)
+        d = TCP6ClientEndpoint(reactor, "name.invalid", number).connect(factory)
+        resolved.callback([(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", number, 0, 0))])
+        d.cancel()
+        assert failure_of(reactor, d).check(ConnectingCancelledError)
+        assert not reactor.getWriters()
+        assert not factory.built
+    finally:
+        for p in servers.built:
+            run_until(reactor, p.lost)
+        run_until(reactor, port.stopListening())
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ("tls::443", "bad host '': empty"),
+        ("tls:host=:port=443", "bad host '': empty"),
+        ("tls:example.com:443:trustRoots=", "bad trustRoots '': empty"),
+        ("tls:example.com:443:certificate=", "bad certificate '': empty"),
+        ("tls:example.com:443:privateKey=", "bad privateKey '': empty"),
+    ],
+)
+def test_tls_client_string_rejects_empty_values(description, message):
+    """An empty host or file is a malformed description, not a silent default."""
+    pytest.importorskip("OpenSSL")
+    with pytest.raises(ValueError, match=message):
+        clientFromString(R, description)
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ("ssl:443:privateKey=", "bad privateKey '': empty"),
+        ("ssl:443:privateKey=k.pem:certKey=", "bad certKey '': empty"),
+        ("ssl:443:privateKey=k.pem:backlog=x", "bad backlog 'x': not an integer"),
+        ("ssl:443:privateKey=k.pem:backlog=-1", "bad backlog '-1': negative"),
+        ("ssl:443:privateKey=k.pem:extraCertChain=", "bad extraCertChain '': empty"),
+        ("ssl:443:privateKey=k.pem:caCertsDir=", "bad caCertsDir '': empty"),
+    ],
+)
+def test_ssl_server_string_rejects_bad_values(description, message):
+    """ssl: values are checked like tcp:'s, before any file is read."""
+    pytest.importorskip("OpenSSL")
+    with pytest.raises(ValueError, match=message):
+        serverFromString(R, description)
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["tcp6:port=80:interface=::1", "tcp6:8080:interface=::", "udp:0:interface=::1"],
+)
+def test_unescaped_ipv6_interface_says_to_escape(description):
+    """An IPv6 address written without escaping its colons gets a hint, not just 'bad value'."""
+    with pytest.raises(ValueError, match=r"write a ':' inside a value as '\\:'"):
+        serverFromString(R, description)
+
+
+def test_tls_client_certificate_file_without_a_certificate(tmp_path):
+    """A client certificate file holding only a key is a clear ValueError, not IndexError."""
+    pytest.importorskip("OpenSSL")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = tmp_path / "key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(ValueError, match="no certificate in .*key.pem"):
+        clientFromString(R, f"tls:example.com:443:certificate={path}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
 import sys
 import time
@@ -353,6 +354,24 @@ def test_connected_ipv6_port_to_closed_port_is_refused(reactor, listen):
     iterate_until(reactor, lambda: rec.refused)
 
 
+def test_connection_refused_that_raises_is_logged_and_port_kept(reactor, listen, caplog):
+    """As with datagramReceived, a failing connectionRefused must not close the port."""
+
+    class Raising(Recorder):
+        def connectionRefused(self) -> None:
+            super().connectionRefused()
+            raise RuntimeError("bug in connectionRefused")
+
+    client, rec = listen(Raising())
+    client.connect("127.0.0.1", closed_port())
+    with caplog.at_level(logging.ERROR, logger="reactorsock"):
+        client.write(b"anyone?")
+        iterate_until(reactor, lambda: rec.refused)
+    assert client.connected and client in reactor.getReaders()
+    assert any("bug in connectionRefused" in r.getMessage() or r.exc_info for r in caplog.records)
+    assert rec.stopped == 0
+
+
 def test_unconnected_port_ignores_icmp_errors(reactor, listen):
     """Twisted's rule: connectionRefused is for connected ports only."""
     port, rec = listen()
@@ -556,6 +575,34 @@ def test_adopt_rejects_wrong_family_or_type(reactor, raw):
     with pytest.raises(ValueError, match="AF_INET and AF_INET6"):
         reactor.adoptDatagramPort(udp6, socket.AF_UNIX, proto)
     assert proto.started == 0
+
+
+def test_adopt_rejects_a_closed_channel(reactor):
+    """A closed channel still is an int (its old fd number, maybe reused): never adopt that."""
+    channel = DatagramChannel.open(socket.AF_INET)
+    channel.close()
+    proto = Recorder()
+    with pytest.raises(ValueError, match="closed"):
+        reactor.adoptDatagramPort(channel, socket.AF_INET, proto)
+    assert proto.started == 0
+
+
+def _open_fds() -> int:
+    return len(os.listdir(f"/proc/{os.getpid()}/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts fds in /proc")
+def test_adopting_a_non_socket_closes_the_duplicate(reactor):
+    r, w = os.pipe()
+    try:
+        before = _open_fds()
+        with pytest.raises(OSError) as info:
+            reactor.adoptDatagramPort(r, socket.AF_INET, Recorder())
+        assert info.value.errno == errno.ENOTSOCK
+        assert _open_fds() == before
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def test_adopted_port_cannot_be_restarted(reactor, raw):

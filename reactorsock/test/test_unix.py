@@ -539,3 +539,98 @@ def test_reconnect_after_loss(reactor, sock_dir):
     iterate_until(reactor, lambda: len(factory.built) == 2)
     close_pair(reactor, port, client.proto, factory.built[1])
     run_until(reactor, factory.built[0].lost)
+
+
+# -- review regressions ---------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts fds in /proc")
+@pytest.mark.parametrize("how", ["port", "connection"])
+def test_adopting_a_non_socket_closes_the_duplicate(reactor, how):
+    adopt = reactor.adoptStreamPort if how == "port" else reactor.adoptStreamConnection
+    r, w = os.pipe()
+    try:
+        before = len(os.listdir(f"/proc/{os.getpid()}/fd"))
+        with pytest.raises(OSError) as info:
+            adopt(r, socket.AF_UNIX, ServerFactory())
+        assert info.value.errno == errno.ENOTSOCK
+        assert len(os.listdir(f"/proc/{os.getpid()}/fd")) == before
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.parametrize("how", ["port", "connection"])
+def test_adopting_a_closed_socket_is_a_value_error(reactor, how):
+    adopt = reactor.adoptStreamPort if how == "port" else reactor.adoptStreamConnection
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.close()
+    with pytest.raises(ValueError, match="closed"):
+        adopt(s, socket.AF_UNIX, ServerFactory())
+
+
+def test_lock_released_when_listening_fails_with_a_non_os_error(reactor, sock_dir):
+    """Every failure path drops the lock: here a bad mode fails after the lock was taken."""
+    path = str(sock_dir / "s")
+    with pytest.raises(TypeError):
+        reactor.listenUNIX(path, ServerFactory(), mode=None, wantPID=True)
+    assert not os.path.exists(path + ".lock")
+    assert not os.path.exists(path)
+    port = reactor.listenUNIX(path, ServerFactory(), wantPID=True)  # the lock is free again
+    run_until(reactor, port.stopListening())
+
+
+@pytest.mark.parametrize("where", ["path", "abstract"])
+def test_get_host_after_stop_listening(reactor, sock_dir, where):
+    """As TCP and UDP ports do, a stopped port still reports the address it had."""
+    if where == "abstract" and not sys.platform.startswith("linux"):
+        pytest.skip("abstract names are Linux's")
+    address = str(sock_dir / "s") if where == "path" else f"@rs-{uuid.uuid4().hex}"
+    port = reactor.listenUNIX(address, ServerFactory())
+    host = port.getHost()
+    run_until(reactor, port.stopListening())
+    assert port.getHost() == host
+
+
+@pytest.mark.parametrize("want_pid", [False, True])
+def test_start_listening_again_spares_the_live_port(reactor, sock_dir, want_pid):
+    """A second startListening on a listening port fails without touching its files."""
+    path = str(sock_dir / "s")
+    port = reactor.listenUNIX(path, ServerFactory(), wantPID=want_pid)
+    with pytest.raises((RuntimeError, error.CannotListenError)):
+        port.startListening()
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+    assert os.path.exists(path + ".lock") is want_pid
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)  # still reachable
+    finally:
+        probe.close()
+    run_until(reactor, port.stopListening())
+    assert not os.path.exists(path) and not os.path.exists(path + ".lock")
+
+
+def test_restart_after_stop_listening(reactor, sock_dir):
+    """stop, start, stop: the second stop closes the socket too (the fixture checks readers)."""
+    path = str(sock_dir / "s")
+    factory = ServerFactory()
+    port = reactor.listenUNIX(path, factory, wantPID=True)
+    run_until(reactor, port.stopListening())
+    port.startListening()
+    assert port.connected and stat.S_ISSOCK(os.lstat(path).st_mode)
+    run_until(reactor, port.stopListening())
+    assert not port.connected and port.fileno() == -1
+    assert port not in reactor.getReaders()
+    assert not os.path.exists(path) and not os.path.exists(path + ".lock")
+    assert factory.numPorts == 0
+
+
+def test_stop_listening_spares_a_successors_lock_file(reactor, sock_dir):
+    """As with the socket file, only the lock file this port created is removed."""
+    path = str(sock_dir / "s")
+    port = reactor.listenUNIX(path, ServerFactory(), wantPID=True)
+    os.unlink(path + ".lock")
+    Path(path + ".lock").write_text("someone else's\n")
+    run_until(reactor, port.stopListening())
+    assert Path(path + ".lock").read_text() == "someone else's\n"
+    assert not os.path.exists(path)
