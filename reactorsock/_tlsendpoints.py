@@ -71,7 +71,10 @@ class _TLSClientEndpoint:
         """See ``IStreamClientEndpoint.connect``: fires with the wrapped protocol."""
         from reactorsock.tls import TLSWrappingFactory
 
-        wrapping = TLSWrappingFactory(self._context_factory, True, protocolFactory)
+        try:
+            wrapping = TLSWrappingFactory(self._context_factory, True, protocolFactory)
+        except Exception:
+            return fail()  # e.g. bad options: a failed Deferred, as the server side gives
         d = self._wrapped.connect(wrapping)
         d.addCallback(lambda tls: tls.protocol)
         return d

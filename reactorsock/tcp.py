@@ -789,9 +789,14 @@ class Port:
         return ch
 
     def startListening(self) -> None:
-        """See ``IListeningPort.startListening``."""
+        """See ``IListeningPort.startListening``; a stopped port may listen again.
+
+        ``RuntimeError`` if it is listening already.
+        """
+        if self.connected:
+            raise RuntimeError(f"{self!r} is listening already")
         try:
-            if self.channel is None:
+            if self.channel is None or self.channel.closed:
                 self.channel = self._make_channel()
             sock = self.channel.socket
             if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
@@ -803,7 +808,16 @@ class Port:
                 self.channel = None
             raise error.CannotListenError(self.interface, self.port, e) from None
         self._reserve = _open_reserve()
-        self.factory.doStart()
+        try:
+            self.factory.doStart()
+        except BaseException:
+            self.channel.close()
+            self.channel = None
+            if self._reserve >= 0:
+                os.close(self._reserve)
+                self._reserve = -1
+            raise
+        self.disconnected = False
         self.connected = True
         self.reactor.addReader(self)
 

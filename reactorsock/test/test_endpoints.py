@@ -777,3 +777,23 @@ def test_tls_client_certificate_file_without_a_certificate(tmp_path):
     )
     with pytest.raises(ValueError, match="no certificate in .*key.pem"):
         clientFromString(R, f"tls:example.com:443:certificate={path}")
+
+
+def test_tls_client_endpoint_setup_error_is_a_failed_deferred(monkeypatch):
+    """An error building the TLS layer comes back as a failed Deferred, not raised."""
+    import reactorsock.tls
+    from reactorsock.tls import wrapClientTLS
+
+    def broken(*args, **kwargs):
+        raise ValueError("bad TLS options")
+
+    monkeypatch.setattr(reactorsock.tls, "TLSWrappingFactory", broken)
+
+    class Never:
+        def connect(self, factory):  # pragma: no cover - must not be reached
+            raise AssertionError("connected despite the error")
+
+    d = wrapClientTLS(object(), Never()).connect(Factory.forProtocol(Protocol))
+    failures = []
+    d.addErrback(failures.append)
+    assert failures and failures[0].check(ValueError)

@@ -192,6 +192,37 @@ def test_listen_on_a_busy_port_raises_cannot_listen(reactor):
     assert info.value.socketError.errno == errno.EADDRINUSE
 
 
+def test_port_listens_again_after_stop_and_refuses_a_second_start(reactor):
+    factory = Recording()
+    port = listen(reactor, factory)
+    with pytest.raises(RuntimeError, match="listening already"):
+        port.startListening()
+    assert reactor.getReaders() == [port]
+    port.stopListening()
+    fds = len(os.listdir("/proc/self/fd"))
+    port.startListening()  # restarted: a fresh socket (port 0 picks a new number)
+    client = Recording()
+    reactor.connectTCP("127.0.0.1", port.getHost().port, client)
+    connected(reactor, factory, client)
+    factory.built[0].transport.loseConnection()
+    iterate_until(reactor, lambda: client.lost is not None)
+    port.stopListening()
+    assert reactor.getReaders() == []
+    assert len(os.listdir("/proc/self/fd")) == fds  # the second stop closed everything
+
+
+def test_factory_do_start_raising_leaks_nothing(reactor):
+    class Broken(Recording):
+        def doStart(self):
+            raise ZeroDivisionError("doStart failed")
+
+    fds = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(ZeroDivisionError):
+        reactor.listenTCP(0, Broken(), interface="127.0.0.1")
+    assert reactor.getReaders() == []
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
 def test_stop_listening_returns_deferred_and_frees_the_port(reactor):
     factory = Recording()
     port = listen(reactor, factory)
