@@ -103,6 +103,18 @@ def _password_callback(password: Any) -> Callable[..., bytes]:
     return callback
 
 
+def _version_bound(attr: str, doc: str) -> property:
+    """``SSLContext.minimum_version`` (attr ``_minimum``) or ``maximum_version``."""
+
+    def get(self: SSLContext) -> _stdssl.TLSVersion:
+        return _stdssl.TLSVersion(getattr(self, attr))
+
+    def set_(self: SSLContext, value: _stdssl.TLSVersion) -> None:
+        self._set_version_bound(attr, value)
+
+    return property(get, set_, doc=doc)
+
+
 class SSLContext:
     """TLS settings, certificates and trust for ``SSLSocket`` objects: the stdlib's API."""
 
@@ -227,36 +239,22 @@ class SSLContext:
         else:
             self._ctx.set_options(value)
 
-    def _check_versions_settable(self) -> None:
+    def _set_version_bound(self, attr: str, value: _stdssl.TLSVersion) -> None:
         if self._protocol not in (_stdssl.PROTOCOL_TLS, _CLIENT, _SERVER):
             raise ValueError(
                 "The context's protocol doesn't support modification of highest and lowest "
                 "version."
             )
+        setattr(self, attr, int(_stdssl.TLSVersion(value)))
+        self._ctx.set_min_proto_version(max(self._minimum, 0))
+        self._ctx.set_max_proto_version(max(self._maximum, 0))
 
-    @property
-    def minimum_version(self) -> _stdssl.TLSVersion:
-        """The lowest TLS version allowed (``TLSVersion``)."""
-        return _stdssl.TLSVersion(self._minimum)
-
-    @minimum_version.setter
-    def minimum_version(self, value: _stdssl.TLSVersion) -> None:
-        self._check_versions_settable()
-        value = _stdssl.TLSVersion(value)
-        self._minimum = int(value)
-        self._ctx.set_min_proto_version(max(int(value), 0))
-
-    @property
-    def maximum_version(self) -> _stdssl.TLSVersion:
-        """The highest TLS version allowed (``TLSVersion``)."""
-        return _stdssl.TLSVersion(self._maximum)
-
-    @maximum_version.setter
-    def maximum_version(self, value: _stdssl.TLSVersion) -> None:
-        self._check_versions_settable()
-        value = _stdssl.TLSVersion(value)
-        self._maximum = int(value)
-        self._ctx.set_max_proto_version(max(int(value), 0))
+    minimum_version = _version_bound(
+        "_minimum", "The lowest TLS version allowed (``TLSVersion``)."
+    )
+    maximum_version = _version_bound(
+        "_maximum", "The highest TLS version allowed (``TLSVersion``)."
+    )
 
     @property
     def verify_flags(self) -> _stdssl.VerifyFlags:
@@ -613,18 +611,21 @@ def create_default_context(
         context = SSLContext(_SERVER)
     else:
         raise ValueError(purpose)
+    return _load_defaults(context, purpose, cafile, capath, cadata)
+
+
+def _load_defaults(
+    context: SSLContext, purpose: Any, cafile: Any, capath: Any, cadata: Any
+) -> SSLContext:
+    """The CA certificates given, else (when verifying) the system's; and ``SSLKEYLOGFILE``."""
     if cafile or capath or cadata:
         context.load_verify_locations(cafile, capath, cadata)
     elif context.verify_mode != _stdssl.CERT_NONE:
         context.load_default_certs(purpose)
-    _apply_keylog_env(context)
-    return context
-
-
-def _apply_keylog_env(context: SSLContext) -> None:
     keylog = os.environ.get("SSLKEYLOGFILE")
     if keylog and not sys.flags.ignore_environment:
         context.keylog_filename = keylog
+    return context
 
 
 def _create_unverified_context(
@@ -660,9 +661,4 @@ def _create_unverified_context(
         raise ValueError("certfile must be specified")
     if certfile or keyfile:
         context.load_cert_chain(certfile, keyfile)
-    if cafile or capath or cadata:
-        context.load_verify_locations(cafile, capath, cadata)
-    elif context.verify_mode != _stdssl.CERT_NONE:
-        context.load_default_certs(purpose)
-    _apply_keylog_env(context)
-    return context
+    return _load_defaults(context, purpose, cafile, capath, cadata)

@@ -53,16 +53,19 @@ import ssl as _stdssl
 import time
 from typing import Any
 
-from OpenSSL import SSL
-
 from reactorsock._tlsbio import TLSError
-from reactorsock.compat._socketobject import encode_host, getdefaulttimeout
+from reactorsock.compat import _ssltls
+from reactorsock.compat._socketobject import getdefaulttimeout
 from reactorsock.compat._socketobject import socket as _socket
-from reactorsock.compat._sslcert import decode_certificate
 from reactorsock.compat._ssltls import (
     CompatTLS,
     RecordReader,
+    data_after_close_notify,
     library_error,
+    new_tls,
+    no_public_constructor,
+    read_api,
+    server_hostname_arg,
     ssl_error,
     want_read,
     want_write,
@@ -101,10 +104,7 @@ class SSLSocket(_socket):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError(
-            f"{self.__class__.__name__} does not have a public constructor. "
-            "Instances are returned by SSLContext.wrap_socket()."
-        )
+        raise no_public_constructor(self.__class__, "wrap_socket")
 
     @classmethod
     def _create(
@@ -126,12 +126,7 @@ class SSLSocket(_socket):
                 raise ValueError("session can only be specified in client mode")
         if context.check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
-        if server_hostname is not None:
-            if not server_hostname or server_hostname.startswith("."):
-                raise ValueError(
-                    "server_hostname cannot be an empty string or start with a leading dot."
-                )
-            server_hostname = encode_host(server_hostname)
+        server_hostname = server_hostname_arg(server_hostname)
         timeout = sock.gettimeout()
         family, type_, proto = sock.family, sock.type, sock.proto
         fd = sock.detach()  # a stdlib SSLSocket takes the fd over the same way
@@ -173,43 +168,12 @@ class SSLSocket(_socket):
         return self
 
     def _start_tls(self) -> None:
-        context = self._context
-        self._tls = CompatTLS(
-            context._openssl_context(),
-            server_side=self.server_side,
-            server_hostname=self.server_hostname,
-            verify_hostname=context.check_hostname,
-            session=self._session,
-        )
-        self._tls.connection.set_app_data(self)
+        self._tls = new_tls(self)
 
     # -- attributes ------------------------------------------------------------
 
-    @property
-    def context(self) -> Any:
-        """The ``SSLContext``; a server's SNI callback may replace it mid-handshake."""
-        return self._context
-
-    @context.setter
-    def context(self, ctx: Any) -> None:
-        self._context = ctx
-        if self._tls is not None:
-            self._tls.connection.set_context(ctx._openssl_context())
-
-    @property
-    def session(self) -> Any:
-        """The TLS session (an ``OpenSSL.SSL.Session``) for ``wrap_socket(session=)``."""
-        if self._tls is None or not self._tls.handshake_done:
-            return self._session
-        return self._tls.connection.get_session()
-
-    @session.setter
-    def session(self, session: Any) -> None:
-        if self.server_side:
-            raise ValueError("Cannot set session for server-side SSLSocket.")
-        if self._tls is not None and self._tls.handshake_done:
-            raise ValueError("Cannot set session after handshake.")
-        self._session = session
+    context = _ssltls.context
+    session = _ssltls.session
 
     @property
     def session_reused(self) -> bool | None:
@@ -299,22 +263,11 @@ class SSLSocket(_socket):
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Return up to len bytes of plaintext (into buffer: the count); b"" at TLS EOF."""
-        return self._read_api(len, buffer)
+        self._need_tls("Read")
+        return read_api(self._read, len, buffer)
 
-    def _read_api(self, size: int, buffer: Any) -> Any:
-        tls = self._need_tls("Read")
-        if buffer is None:
-            if size < 0:
-                raise ValueError("size should not be negative")
-            return self._read(tls, size)
-        with memoryview(buffer) as view, view.cast("B") as octets:
-            if size <= 0 or size > len(octets):
-                size = len(octets)
-            data = self._read(tls, size)
-            octets[: len(data)] = data
-        return len(data)
-
-    def _read(self, tls: CompatTLS, size: int) -> bytes:
+    def _read(self, size: int) -> bytes:
+        tls = self._tls
         plain = self._plain
         if not plain and size:
             deadline = self._deadline_now()
@@ -391,9 +344,7 @@ class SSLSocket(_socket):
             self._pump_in(deadline, "read")
             if len(plain) > before:  # a fatal error for OpenSSL's SSL_shutdown
                 del plain[before:]
-                text = "application data after close notify"
-                tls.error = TLSError(text, (text,))
-                raise ssl_error(tls, tls.error)
+                raise data_after_close_notify(tls)
         self._tls = None
         return self
 
@@ -402,69 +353,17 @@ class SSLSocket(_socket):
     def getpeercert(self, binary_form: bool = False) -> Any:
         """The peer's certificate: the stdlib's dict, DER bytes, None, or {} if unverified."""
         self._check_connected()
-        tls = self._need_tls("getpeercert")
-        if not tls.handshake_done:
-            raise ValueError("handshake not done yet")
-        cert = tls.peer_certificate
-        if cert is None:
-            return None
-        if binary_form:
-            from cryptography.hazmat.primitives.serialization import Encoding
+        self._need_tls("getpeercert")
+        return _ssltls.getpeercert(self, binary_form)
 
-            return cert.public_bytes(Encoding.DER)
-        if self._context.verify_mode == _stdssl.CERT_NONE:
-            return {}  # as CPython: an unverified certificate's fields are not shown
-        return decode_certificate(cert)
-
-    def _settled(self) -> SSL.Connection | None:
-        tls = self._tls
-        return tls.connection if tls is not None and tls.handshake_done else None
-
-    def selected_alpn_protocol(self) -> str | None:
-        """The ALPN protocol agreed on, or None."""
-        tls = self._tls
-        proto = tls.negotiated_protocol if tls is not None else None
-        return proto.decode("ascii") if proto else None
-
-    def selected_npn_protocol(self) -> None:
-        """None: NPN is gone from OpenSSL 3 (the stdlib's answer there too)."""
-        return None
-
-    def version(self) -> str | None:
-        """The TLS version agreed on (``'TLSv1.3'``), or None before the handshake."""
-        conn = self._settled()
-        return conn.get_protocol_version_name() if conn is not None else None
-
-    def cipher(self) -> tuple[str, str, int] | None:
-        """``(name, protocol, secret_bits)`` of the cipher in use, or None."""
-        conn = self._settled()
-        if conn is None:
-            return None
-        return (conn.get_cipher_name(), conn.get_cipher_version(), conn.get_cipher_bits())
-
-    def shared_ciphers(self) -> None:
-        """None: pyOpenSSL does not expose the client's cipher list."""
-        return None
-
-    def compression(self) -> None:
-        """None: TLS compression is off (OP_NO_COMPRESSION, CRIME)."""
-        return None
-
-    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
-        """The ``tls-unique`` channel binding (RFC 5929), or None before the handshake."""
-        if cb_type != "tls-unique":
-            raise ValueError(f"{cb_type} channel binding type not implemented")
-        conn = self._settled()
-        if conn is None:
-            return None
-        # The first Finished message: ours on a new client session or a resumed server one.
-        if bool(self.session_reused) != (not self.server_side):
-            return conn.get_finished()
-        return conn.get_peer_finished()
-
-    def verify_client_post_handshake(self) -> None:
-        """Not offered: pyOpenSSL has no post-handshake authentication call."""
-        raise NotImplementedError("post-handshake authentication is not supported")
+    selected_alpn_protocol = _ssltls.selected_alpn_protocol
+    selected_npn_protocol = _ssltls.selected_npn_protocol
+    version = _ssltls.version
+    cipher = _ssltls.cipher
+    shared_ciphers = _ssltls.shared_ciphers
+    compression = _ssltls.compression
+    get_channel_binding = _ssltls.get_channel_binding
+    verify_client_post_handshake = _ssltls.verify_client_post_handshake
 
     # -- the socket API over TLS ------------------------------------------------------
 
