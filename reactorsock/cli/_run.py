@@ -316,6 +316,13 @@ def _endpoint(reactor: Any, description: str) -> Any:
         return serverFromString(reactor, description)
     except ValueError as e:
         raise UsageError(f"bad --listen endpoint: {e}") from None
+    except OSError as e:  # a file the description names (ssl: privateKey, certKey...)
+        what = f"{e.filename!r}: " if e.filename is not None else ""
+        reason = e.strerror or str(e)
+        raise UsageError(
+            f"bad --listen endpoint: cannot read {what}{reason[:1].lower()}{reason[1:]} "
+            f"(in {description!r})"
+        ) from None
 
 
 def _is_datagram_endpoint(endpoint: Any) -> bool:
@@ -338,7 +345,8 @@ def _listen_error(description: str, exc: BaseException) -> str:
         reason = "address not available on this host"
     else:
         reason = getattr(inner, "strerror", None) or str(inner)
-        reason = reason[:1].lower() + reason[1:]
+        if not reason[1:2].isupper():  # "No such file" -> "no such file"; "AF_UNIX ..." kept
+            reason = reason[:1].lower() + reason[1:]
     where = ""
     if isinstance(exc, error.CannotListenError):
         if exc.interface:
@@ -387,6 +395,8 @@ def bind_all(reactor: Any, app: App, descriptions: list[str], tracker: Any) -> l
                     log.debug("listen failed:\n%s", result.getTraceback())
                 if isinstance(exc, OSError):
                     raise ServeError(_listen_error(description, exc))
+                if isinstance(exc, ValueError):  # e.g. InvalidAddressError: udp takes IPs only
+                    raise UsageError(f"bad --listen endpoint: {exc} (in {description!r})")
                 result.raiseException()
             family = getattr(result, "family", None) or _family(result.getHost())
             bound.append(Bound(description, result, datagram, family))

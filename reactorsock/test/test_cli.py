@@ -156,6 +156,34 @@ def test_bad_endpoint_is_one_line(capsys, listen, message):
     assert len(err) == 1 and message in err[0], err
 
 
+def test_missing_tls_key_file_is_one_line(capsys, tmp_path):
+    """serverFromString reads the key file: its OSError is a bad endpoint, not a traceback."""
+    missing = tmp_path / "missing.pem"
+    assert main(["run", "--listen", f"ssl:0:privateKey={missing}:interface=127.0.0.1"]) == 2
+    err = error_lines(capsys)
+    assert len(err) == 1, err
+    assert err[0].startswith("reactorsock: error: bad --listen endpoint"), err
+    assert str(missing) in err[0] and "no such file" in err[0].lower(), err
+
+
+def test_udp_interface_that_is_not_an_address_is_one_line(capsys):
+    """udp ports refuse a host name with InvalidAddressError (a ValueError) from listen."""
+    assert main(["run", "echo", "--listen", "udp:0:interface=nosuchhost.invalid"]) == 2
+    err = error_lines(capsys)
+    assert len(err) == 1, err
+    assert err[0].startswith("reactorsock: error: bad --listen endpoint"), err
+    assert "nosuchhost.invalid" in err[0], err
+
+
+def test_listen_error_keeps_an_acronym_at_the_start(capsys, tmp_path):
+    """The reason's first letter is lowered for the sentence, but not AF_UNIX's."""
+    path = tmp_path / ("a" * 200)
+    assert main(["run", "--listen", f"unix:{path}"]) == 1
+    err = error_lines(capsys)
+    assert len(err) == 1, err
+    assert err[0].endswith(": AF_UNIX path too long"), err
+
+
 @pytest.mark.parametrize(
     ("app", "message"),
     [
