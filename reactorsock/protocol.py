@@ -214,7 +214,10 @@ class ReconnectingClientFactory(ClientFactory):
 
         def reconnect() -> None:
             self._call_id = None
-            connector.connect()
+            # stopTrying() cancels the retry it knows of; this one may have
+            # been orphaned by a second retry() while it was pending.
+            if self.continueTrying:
+                connector.connect()
 
         clock = self.clock
         if clock is None:
@@ -241,10 +244,13 @@ class ReconnectingClientFactory(ClientFactory):
                 pass
 
     def resetDelay(self) -> None:
-        """Start over: delay back to ``initialDelay``, retry count to 0, trying again."""
+        """Start over: delay back to ``initialDelay``, retry count to 0, trying again.
+
+        A retry already scheduled stays scheduled, and ``stopTrying`` still
+        cancels it (Twisted forgets it here, so it would connect anyway).
+        """
         self.delay = self.initialDelay
         self.retries = 0
-        self._call_id = None
         self.continueTrying = 1
 
 

@@ -10,6 +10,7 @@ on each class.  Parsing cost is linear in the input however it is chunked.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from typing import Any
 
 from reactorsock.protocol import Protocol
@@ -35,7 +36,36 @@ class StringTooLongError(AssertionError):
 # Lines
 
 
-class LineReceiver(Protocol):
+class _PauseableProtocol(Protocol):
+    """A protocol that is a push producer of the messages it parses (Twisted's mixin).
+
+    ``pauseProducing()`` (typically from inside a message callback) pauses
+    the transport and holds back the messages already received, including
+    the rest of the current chunk, until ``resumeProducing()``.  Pausing
+    only the transport (``self.transport.pauseProducing()``) stops further
+    reads but not the delivery of what was already read, as in Twisted.
+    """
+
+    paused = False
+
+    def pauseProducing(self) -> None:
+        """Hold back messages and pause the transport."""
+        self.paused = True
+        self.transport.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        """Resume the transport and deliver the messages held back."""
+        self.paused = False
+        self.transport.resumeProducing()
+        self.dataReceived(b"")
+
+    def stopProducing(self) -> None:
+        """Deliver no more messages and stop the transport."""
+        self.paused = True
+        self.transport.stopProducing()
+
+
+class LineReceiver(_PauseableProtocol):
     """Delivers ``delimiter``-separated lines to ``lineReceived``, or raw data.
 
     In line mode (the default) each line, without its delimiter, goes to
@@ -44,6 +74,8 @@ class LineReceiver(Protocol):
     or ``MAX_LENGTH``; the bytes already received after the current line are
     then parsed under the new settings.  A line of more than ``MAX_LENGTH``
     bytes goes to ``lineLengthExceeded`` instead, with the rest of the buffer.
+    Between ``pauseProducing()`` and ``resumeProducing()`` nothing is
+    delivered, in either mode.
 
     No line is delivered once the transport is disconnecting (Twisted checks
     only after each ``lineReceived``; real transports stop reading then, so
@@ -68,19 +100,19 @@ class LineReceiver(Protocol):
             return None
         self._busy = True
         try:
-            if not self.line_mode and not len(buf):
+            if self.line_mode or len(buf) or self.paused:
+                buf.feed(data)
+            elif data:
                 # Raw mode with nothing buffered: hand data on without a copy.
                 why = self.rawDataReceived(data)
                 if why:
                     return why
-            else:
-                buf.feed(data)
             return self._drain(buf)
         finally:
             self._busy = False
 
     def _drain(self, buf: LineBuffer) -> Any:
-        while len(buf):
+        while len(buf) and not self.paused:
             if self.line_mode:
                 transport = self.transport
                 if transport is not None and transport.disconnecting:
@@ -99,7 +131,11 @@ class LineReceiver(Protocol):
         return None
 
     def setLineMode(self, extra: bytes = b"") -> Any:
-        """Switch to line mode and parse extra (bytes that came before any still buffered)."""
+        """Switch to line mode and parse extra, the unused end of a ``rawDataReceived`` chunk.
+
+        extra is appended to whatever is still buffered, so (as in Twisted)
+        do not pass it from inside ``lineReceived``.
+        """
         self.line_mode = 1
         if extra:
             return self.dataReceived(extra)
@@ -234,19 +270,27 @@ class _PrefixedStringParser:
         return strings
 
 
-class IntNStringReceiver(Protocol):
+class IntNStringReceiver(_PauseableProtocol):
     """Delivers strings framed by a length prefix to ``stringReceived``.
 
     Subclasses set ``structFormat`` (a ``struct`` format for an unsigned
     big-endian integer) and ``prefixLength``.  A prefix above ``MAX_LENGTH``
-    goes to ``lengthLimitExceeded``; no string is delivered after that (in
-    Twisted each later ``dataReceived`` reports it again).
+    goes to ``lengthLimitExceeded``, after the strings before it; no string
+    is delivered after that (in Twisted each later ``dataReceived`` reports
+    it again).  Between ``pauseProducing()`` and ``resumeProducing()``
+    strings are held back.  If ``stringReceived`` raises, the strings after
+    that one are kept for the next ``dataReceived`` (Twisted delivers the
+    earlier ones again).
     """
 
     structFormat: str  # noqa: N815 - Twisted API
     prefixLength: int  # noqa: N815 - Twisted API
     MAX_LENGTH = 99999
     _parser: _PrefixedStringParser | None = None
+    # Strings parsed but not yet delivered: the parser returns a whole
+    # chunk's worth at once, and delivery may pause, raise or re-enter.
+    _pending: deque[bytes] | None = None
+    _busy = False
 
     def dataReceived(self, data: bytes) -> Any:
         """See ``IProtocol.dataReceived``: deliver the complete strings."""
@@ -255,8 +299,23 @@ class IntNStringReceiver(Protocol):
             parser = self._parser = _PrefixedStringParser(self.structFormat, self.MAX_LENGTH)
         else:
             parser.max_length = self.MAX_LENGTH
-        for string in parser.feed(data):
-            self.stringReceived(string)
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = deque()
+        pending.extend(parser.feed(data))
+        if self._busy:
+            # Re-entered from stringReceived (e.g. resumeProducing): the
+            # running loop below delivers these after the earlier ones.
+            return None
+        self._busy = True
+        try:
+            popleft = pending.popleft
+            while pending and not self.paused:
+                self.stringReceived(popleft())
+        finally:
+            self._busy = False
+        if pending or self.paused:
+            return None
         length = parser.exceeded
         if length is not None:
             parser.exceeded = None  # the parser stays broken; report once

@@ -157,6 +157,15 @@ def test_line_receiver_raw_mode_from_the_start():
         assert p.lines == []
 
 
+def test_line_receiver_empty_data_in_raw_mode_is_not_delivered():
+    """As in Twisted, dataReceived(b"") (what resumeProducing sends) calls no rawDataReceived."""
+    p = maker(LineTester)()
+    p.setRawMode()
+    p.raw_left = 10**9
+    p.dataReceived(b"")
+    assert p.raw == []
+
+
 def test_line_receiver_set_line_mode_extra_outside_callbacks():
     p = maker(LineTester)()
     p.setRawMode()
@@ -188,6 +197,67 @@ def test_line_receiver_defaults():
     p.makeConnection(StringTransport())
     p.lineLengthExceeded(b"x")
     assert p.transport.disconnecting
+
+
+class PausingLineTester(LineTester):
+    """``pause`` pauses the protocol; ``bounce`` pauses and resumes it at once."""
+
+    def lineReceived(self, line):
+        super().lineReceived(line)
+        if line == b"pause":
+            self.pauseProducing()
+        elif line == b"bounce":
+            self.pauseProducing()
+            self.resumeProducing()
+
+
+def test_line_receiver_pause_producing_holds_lines():
+    """Lines after pauseProducing() wait for resumeProducing(), as in Twisted's LineReceiver."""
+    data = b"a\r\npause\r\nb\r\nlen 3\r\nxyzc\r\npart"
+    for p in feed_all_ways(maker(PausingLineTester), data):
+        assert p.paused, p.feed_pattern
+        assert p.lines == [b"a", b"pause"], p.feed_pattern
+        assert p.raw == [], p.feed_pattern
+        assert p.transport.producerState == "paused"
+        p.resumeProducing()
+        assert not p.paused
+        assert p.transport.producerState == "producing"
+        assert p.lines == [b"a", b"pause", b"b", b"len 3", b"c"], p.feed_pattern
+        assert b"".join(p.raw) == b"xyz", p.feed_pattern
+        assert p.clearLineBuffer() == b"part", p.feed_pattern
+
+
+def test_line_receiver_pause_and_resume_inside_line_received():
+    for p in feed_all_ways(maker(PausingLineTester), b"a\r\nbounce\r\nb\r\n"):
+        assert p.lines == [b"a", b"bounce", b"b"], p.feed_pattern
+        assert not p.paused
+
+
+def test_line_receiver_paused_in_raw_mode_buffers_raw_data():
+    class RawPauser(LineTester):
+        def rawDataReceived(self, data):
+            super().rawDataReceived(data)
+            self.pauseProducing()
+
+    p = maker(RawPauser)()
+    p.dataReceived(b"len 6\r\nab")
+    assert p.raw == [b"ab"] and p.paused
+    p.dataReceived(b"cd")
+    p.dataReceived(b"ef")
+    assert p.raw == [b"ab"]
+    p.resumeProducing()
+    assert p.raw == [b"ab", b"cdef"]
+    p.resumeProducing()  # nothing buffered: no empty rawDataReceived call
+    assert p.raw == [b"ab", b"cdef"]
+
+
+def test_line_receiver_stop_producing_delivers_nothing_more():
+    p = maker(LineTester)()
+    p.dataReceived(b"a\r\n")
+    p.stopProducing()
+    p.dataReceived(b"b\r\n")
+    assert p.lines == [b"a"]
+    assert p.transport.producerState == "stopped"
 
 
 def test_line_receiver_large_input_is_linear():
@@ -382,6 +452,74 @@ def test_int8_send_string_too_long():
     p.sendString(b"x" * 255)
     with pytest.raises(basic.StringTooLongError):
         p.sendString(b"x" * 256)
+
+
+class PausingIntN(IntNTester):
+    """``pause`` pauses the protocol; ``bounce`` pauses and resumes it at once."""
+
+    def stringReceived(self, string):
+        super().stringReceived(string)
+        if string == b"pause":
+            self.pauseProducing()
+        elif string == b"bounce":
+            self.pauseProducing()
+            self.resumeProducing()
+        elif string == b"boom":
+            raise ValueError(string)
+
+
+PAUSING_INT_CLASSES = [
+    type(f"Pausing{base.__name__}", (PausingIntN, base), {})
+    for base in (basic.Int8StringReceiver, basic.Int16StringReceiver, basic.Int32StringReceiver)
+]
+
+
+@pytest.mark.parametrize("cls", PAUSING_INT_CLASSES, ids=lambda c: c.__name__)
+def test_int_n_pause_producing_holds_strings(cls):
+    """Strings after pauseProducing() wait for resumeProducing(), as in Twisted."""
+    strings = [b"a", b"pause", b"b", b"bounce", b"c"]
+    data = b"".join(frame(cls, s) for s in strings) + frame(cls, b"partial")[:-1]
+    for p in feed_all_ways(maker(cls), data):
+        assert p.paused, p.feed_pattern
+        assert p.strings == [b"a", b"pause"], p.feed_pattern
+        assert p.transport.producerState == "paused"
+        p.resumeProducing()
+        assert p.strings == strings, p.feed_pattern
+        assert not p.paused
+        assert p.transport.producerState == "producing"
+        p.dataReceived(b"l")
+        assert p.strings == [*strings, b"partial"], p.feed_pattern
+
+
+@pytest.mark.parametrize("cls", PAUSING_INT_CLASSES, ids=lambda c: c.__name__)
+def test_int_n_length_limit_reported_after_the_held_strings(cls):
+    data = frame(cls, b"pause") + frame(cls, b"ab") + frame(cls, b"0123456789")
+    for p in feed_all_ways(maker(cls, MAX_LENGTH=5), data):
+        assert p.strings == [b"pause"], p.feed_pattern
+        assert p.exceeded == [], p.feed_pattern
+        p.resumeProducing()
+        assert p.strings == [b"pause", b"ab"], p.feed_pattern
+        assert p.exceeded == [10], p.feed_pattern
+
+
+@pytest.mark.parametrize("cls", PAUSING_INT_CLASSES, ids=lambda c: c.__name__)
+def test_int_n_strings_after_a_raising_string_received_are_kept(cls):
+    """An exception from stringReceived loses neither the strings after it nor their order."""
+    p = maker(cls)()
+    with pytest.raises(ValueError):
+        p.dataReceived(frame(cls, b"a") + frame(cls, b"boom") + frame(cls, b"c"))
+    p.dataReceived(frame(cls, b"d"))
+    assert p.strings == [b"a", b"boom", b"c", b"d"]
+
+
+@pytest.mark.parametrize("cls", PAUSING_INT_CLASSES, ids=lambda c: c.__name__)
+def test_int_n_stop_producing_delivers_nothing_more(cls):
+    p = maker(cls)()
+    p.dataReceived(frame(cls, b"a"))
+    p.stopProducing()
+    p.dataReceived(frame(cls, b"b"))
+    assert p.strings == [b"a"]
+    assert p.transport.producerState == "stopped"
 
 
 def test_int32_large_string_in_small_chunks_is_linear():

@@ -254,6 +254,27 @@ def test_rcf_reset_delay_on_success():
     assert math.isclose(f.delay, f.initialDelay * f.factor)
 
 
+def test_rcf_stop_trying_after_reset_delay_mid_delay():
+    """A retry still pending when resetDelay() runs is cancelled by a later stopTrying()."""
+    f, c = make_rcf(jitter=0)
+    fail_once(f, c)
+    f.resetDelay()  # e.g. the network came back: start the back-off over
+    f.stopTrying()
+    assert f.clock.getDelayedCalls() == []
+    f.clock.advance(1e6)
+    assert c.connectCount == 0
+
+
+def test_rcf_orphaned_retry_does_not_connect_after_stop_trying():
+    """Two retries pending at once (retry() called by hand): neither connects after stopTrying."""
+    f, c = make_rcf(jitter=0)
+    fail_once(f, c)
+    f.retry()
+    f.stopTrying()
+    f.clock.advance(1e6)
+    assert c.connectCount == 0
+
+
 def test_rcf_retry_without_connector():
     f, _ = make_rcf()
     with pytest.raises(ValueError):
