@@ -83,6 +83,7 @@ from reactorsock.defer import CancelledError, Deferred, fail, succeed
 from reactorsock.error import ConnectingCancelledError, NoProtocol
 from reactorsock.failure import Failure
 from reactorsock.interfaces import (
+    IDatagramServerEndpoint,
     IHalfCloseableProtocol,
     IStreamClientEndpoint,
     IStreamServerEndpoint,
@@ -187,6 +188,7 @@ class UNIXServerEndpoint:
         )
 
 
+@implementer(IDatagramServerEndpoint)
 @attrs.frozen
 class UDPServerEndpoint:
     """A UDP port; not a stream endpoint.

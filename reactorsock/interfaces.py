@@ -50,6 +50,7 @@ __all__ = [
     "IPullProducer",
     "IStreamServerEndpoint",
     "IStreamClientEndpoint",
+    "IDatagramServerEndpoint",
 ]
 
 
@@ -660,3 +661,14 @@ class IStreamClientEndpoint(Interface):
 
     def connect(protocolFactory) -> object:
         """Return a Deferred firing with the connected protocol."""
+
+
+class IDatagramServerEndpoint(Interface):
+    """Where a datagram (UDP) server listens: the ``udp:`` endpoint string."""
+
+    def listen(protocol) -> object:
+        """Return a Deferred firing with the port serving protocol.
+
+        protocol is a ``DatagramProtocol``, or a factory whose
+        ``buildProtocol(None)`` returns one.
+        """
