@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import signal
 import socket
+import threading
 
 from zope.interface import classImplements, implementer
 
@@ -54,6 +57,8 @@ class Reactor(ReactorBase):
         self._selector = new_selector(backend)
         self.backend = self._selector.name
         self.closed = False
+        self._signal_pipe: _SignalPipe | None = None
+        self._old_wakeup_fd = -1
         self._readers: dict[int, object] = {}
         self._writers: dict[int, object] = {}
         self._internal: set[object] = set()
@@ -226,11 +231,92 @@ class Reactor(ReactorBase):
             except BaseException:
                 log.exception("Error in connectionLost of %s", _prefix(desc))
 
+    # -- signals -------------------------------------------------------------
+
+    def run(self, installSignalHandlers: bool = True) -> None:
+        """See ``IReactorCore.run``.
+
+        In the main thread the loop also owns ``signal.set_wakeup_fd`` while
+        it runs, whoever installed the Python-level handlers (``run()``
+        itself, the CLI runner, the application): a signal that lands after
+        the loop's last check for pending signals but before ``poll()``
+        enters the kernel does not interrupt the wait, and its handler would
+        run only after the next event -- possibly never.  The byte the C-level
+        handler writes wakes the poll (asyncio and Twisted do the same).  A
+        pipe, not the eventfd waker: ``set_wakeup_fd`` writes single bytes.
+        """
+        self._install_signal_wakeup()
+        try:
+            super().run(installSignalHandlers=installSignalHandlers)
+        finally:
+            self._remove_signal_wakeup()
+
+    def _install_signal_wakeup(self) -> None:
+        if self._signal_pipe is not None or threading.current_thread() is not (
+            threading.main_thread()
+        ):
+            return
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self._old_wakeup_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except ValueError:  # pragma: no cover - not the main thread after all
+            os.close(r)
+            os.close(w)
+            return
+        self._signal_pipe = _SignalPipe(r, w)
+        self._internal.add(self._signal_pipe)
+        self.addReader(self._signal_pipe)
+
+    def _remove_signal_wakeup(self) -> None:
+        pipe, self._signal_pipe = self._signal_pipe, None
+        if pipe is None:
+            return
+        try:
+            signal.set_wakeup_fd(self._old_wakeup_fd)
+        except ValueError:  # pragma: no cover - not the main thread
+            pass
+        self._internal.discard(pipe)
+        self.removeReader(pipe)
+        pipe.close()
+
     def close(self) -> None:
         """Release the selector and the waker; the reactor is unusable afterwards."""
         self.closed = True
         self._selector.close()
         self._waker.close()
+
+
+class _SignalPipe:
+    """The read end of the signal wakeup pipe: drained, nothing more.
+
+    The byte only wakes the poll; the Python-level handler (which queues
+    the real work with ``callFromThread``) runs as the loop goes on.
+    """
+
+    def __init__(self, r: int, w: int) -> None:
+        self._r, self._w = r, w
+
+    def fileno(self) -> int:
+        return self._r
+
+    def doRead(self) -> None:
+        try:
+            while os.read(self._r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def connectionLost(self, reason: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._r >= 0:
+            os.close(self._r)
+            os.close(self._w)
+            self._r = self._w = -1
+
+    def logPrefix(self) -> str:
+        return "signal wakeup"
 
 
 def _prefix(desc: object) -> str:

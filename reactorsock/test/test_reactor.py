@@ -749,6 +749,41 @@ def test_signal_stops_the_loop_in_order(reactor, signame):
     assert f"Received {signame}" in err or err == ""
 
 
+def test_signal_wakeup_fd_wakes_an_idle_loop(reactor):
+    """While run() runs, a byte on the signal wakeup fd (what the C-level handler
+    writes) wakes a loop that has nothing else to do: a signal landing just
+    before poll() enters the kernel is not lost.  Afterwards the fd is restored."""
+    before = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(before)
+    seen = {}
+
+    def started():
+        fd = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(fd)
+        seen["fd"] = fd
+        pipe = reactor._signal_pipe
+        real = pipe.doRead
+
+        def woke():
+            real()
+            seen["woke"] = True
+            reactor.stop()
+
+        pipe.doRead = woke
+        # No timed call is pending: only the byte can wake the loop.
+        threading.Thread(target=lambda: (time.sleep(0.05), os.write(fd, b"\x02"))).start()
+
+    watchdog = threading.Thread(
+        target=lambda: (time.sleep(5), reactor.callFromThread(reactor.crash)), daemon=True
+    )
+    reactor.callWhenRunning(started)
+    watchdog.start()
+    reactor.run(installSignalHandlers=False)
+    assert seen.get("fd", -1) >= 0, "run() did not own the signal wakeup fd"
+    assert seen.get("woke"), "the wakeup byte did not wake the loop"
+    assert signal.set_wakeup_fd(before) == before, "the old wakeup fd was not restored"
+
+
 _STUCK_SHUTDOWN_CHILD = textwrap.dedent(
     """
     import sys
