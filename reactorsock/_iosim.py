@@ -10,7 +10,9 @@ network or real time.  It is not the single-ended recording transport
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from zope.interface import implementer
@@ -36,7 +38,8 @@ class FakeTransport:
     ``abortConnection`` closes dropping it, and ``loseWriteConnection``
     half-closes (the peer's ``readConnectionLost``, or a full close if the
     peer's protocol is not ``IHalfCloseableProtocol``).  As a push producer
-    it pauses delivery *to* its own protocol.
+    it pauses delivery *to* its own protocol: bytes, and the end of the
+    stream too, as for a real reader that stopped reading.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class FakeTransport:
         self._out: list[bytes] = []
         self._write_shut = False
         self._read_shut = False
+        self._held_eof: list[Callable[[], None]] = []  # for when resumeProducing comes
 
     def __repr__(self) -> str:
         side = "server" if self.isServer else "client"
@@ -163,6 +167,9 @@ class FakeTransport:
         return data
 
     def _connection_lost(self, reason: BaseException) -> None:
+        if self.disconnected and not self.connected:
+            return
+        self._held_eof.clear()
         self.connected = False
         self.disconnected = True
         self.disconnecting = True
@@ -182,8 +189,12 @@ class IOPump:
     side closes, both protocols get ``connectionLost``: the closing side
     first, with ``ConnectionDone`` (``ConnectionAborted`` after
     ``abortConnection``), then its peer, with ``ConnectionDone``
-    (``ConnectionLost`` after an abort).  With a ``clock``, each round first
-    runs the calls it has due (``clock.advance(0)``).
+    (``ConnectionLost`` after an abort).  A side that is paused
+    (``pauseProducing`` on its transport) sees the end of the stream, like
+    the bytes before it, only in a round after it resumes; if the other side
+    closed, that side got its ``connectionLost`` already, and if it
+    half-closed, the connection stays open until then.  With a ``clock``,
+    each round first runs the calls it has due (``clock.advance(0)``).
     """
 
     def __init__(
@@ -223,16 +234,21 @@ class IOPump:
                 io.producer.resumeProducing()
         moved = False
         for src, dst in ((client_io, server_io), (server_io, client_io)):
-            if not src._out or dst.paused:
+            if not src._out:
                 continue
-            data = src._take_output()
             if dst.disconnected or dst._read_shut:
-                continue  # nobody is reading: the bytes are lost
-            dst.protocol.dataReceived(data)
+                src._out.clear()  # nobody is reading: the bytes are lost
+                continue
+            if dst.paused:
+                continue
+            dst.protocol.dataReceived(src._take_output())
             moved = True
         if moved:
             return True
         for io, peer in ((client_io, server_io), (server_io, client_io)):
+            if io._held_eof and not io.paused and not io.disconnected:
+                io._held_eof.pop(0)()  # the end of the stream it stopped reading before
+                return True
             if io.disconnected or io._out:
                 continue
             if io.disconnecting:
@@ -253,6 +269,16 @@ class IOPump:
             mine, theirs = error.ConnectionLost(), error.ConnectionAborted()
         else:
             mine, theirs = error.ConnectionDone(), error.ConnectionDone()
+        if peer.disconnected:
+            # It closed earlier, while this side was paused (the held end of
+            # the stream is superseded: this side stopped reading for good).
+            io._connection_lost(mine)
+            return
+        if peer.paused:
+            peer._read_shut = True
+            io._connection_lost(mine)
+            peer._held_eof.append(functools.partial(peer._connection_lost, theirs))
+            return
         peer.disconnected = True  # so nothing more reaches the peer meanwhile
         io._connection_lost(mine)
         peer._connection_lost(theirs)
@@ -263,6 +289,16 @@ class IOPump:
         peer._read_shut = True
         if IHalfCloseableProtocol.providedBy(io.protocol):
             io.protocol.writeConnectionLost()
+        if peer.disconnected:
+            return  # it closed while this side was paused: nobody reads
+        if peer.paused:
+            peer._held_eof.append(functools.partial(IOPump._read_eof, io, peer))
+        else:
+            IOPump._read_eof(io, peer)
+
+    @staticmethod
+    def _read_eof(io: FakeTransport, peer: FakeTransport) -> None:
+        # peer reads the end of what io sends.
         if IHalfCloseableProtocol.providedBy(peer.protocol):
             peer.protocol.readConnectionLost()
             if peer._write_shut:

@@ -205,7 +205,9 @@ class MemoryBIOTLS:
     sent as SNI (unless it is an IP address) and, when verify_hostname is
     true and the context verifies its peer, the server's certificate must
     match it.  A client starts its handshake at once: its ClientHello is in
-    ``ciphertext_to_send()`` straight after construction.
+    ``ciphertext_to_send()`` straight after construction.  The peer's
+    close_notify is answered with ours at once unless answer_close_notify
+    is false (half-close: the caller may go on sending, then ``close()``).
 
     Attributes:
         handshake_done: the handshake has completed.
@@ -226,6 +228,7 @@ class MemoryBIOTLS:
         "_pending_size",
         "_closed",
         "_fast",
+        "answer_close_notify",
     )
 
     def __init__(
@@ -235,6 +238,7 @@ class MemoryBIOTLS:
         server_side: bool,
         server_hostname: str | None = None,
         verify_hostname: bool = True,
+        answer_close_notify: bool = True,
     ) -> None:
         conn = self._conn = SSL.Connection(context, None)
         self.server_side = server_side
@@ -247,6 +251,7 @@ class MemoryBIOTLS:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._closed = False
+        self.answer_close_notify = answer_close_notify
         self._fast = _lib is not None and all(
             getattr(conn, name, None) is not None
             for name in ("_ssl", "_into_ssl", "_from_ssl", "_raise_ssl_error")
@@ -369,8 +374,7 @@ class MemoryBIOTLS:
         except SSL.WantReadError:
             pass
         except SSL.ZeroReturnError:
-            self.peer_closed_cleanly = True
-            self.close()  # answer with our close_notify (RFC 8446 section 6.1)
+            self._peer_closed()
         except SSL.Error as e:
             exc = self._fail(e)
             if not chunks:
@@ -410,8 +414,7 @@ class MemoryBIOTLS:
         except SSL.WantReadError:
             pass
         except SSL.ZeroReturnError:
-            self.peer_closed_cleanly = True
-            self.close()  # answer with our close_notify (RFC 8446 section 6.1)
+            self._peer_closed()
         except SSL.Error as e:
             exc = self._fail(e)
             if not got and not chunks:
@@ -421,6 +424,11 @@ class MemoryBIOTLS:
         if got:  # pragma: no cover - see above
             chunks.append(_buffer(buf, got)[:])
         return b"".join(chunks)
+
+    def _peer_closed(self) -> None:
+        self.peer_closed_cleanly = True
+        if self.answer_close_notify:
+            self.close()  # answer with our close_notify (RFC 8446 section 6.1)
 
     # -- sending -------------------------------------------------------------
 

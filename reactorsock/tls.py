@@ -102,6 +102,7 @@ from reactorsock._tlsoptions import (
 from reactorsock.failure import Failure
 from reactorsock.interfaces import (
     IConsumer,
+    IHalfCloseableProtocol,
     IProtocol,
     IPushProducer,
     ITCPTransport,
@@ -149,12 +150,16 @@ __all__ = [
 # Starting the TLS state machine
 
 
-def _new_tls(contextFactory: Any, server_side: bool) -> MemoryBIOTLS:
+def _new_tls(contextFactory: Any, server_side: bool, half_close: bool = False) -> MemoryBIOTLS:
     context = contextFactory.getContext()
     hostname = None if server_side else getattr(contextFactory, "server_hostname", None)
     verify = getattr(contextFactory, "verify_hostname", hostname is not None)
     return MemoryBIOTLS(
-        context, server_side=server_side, server_hostname=hostname, verify_hostname=verify
+        context,
+        server_side=server_side,
+        server_hostname=hostname,
+        verify_hostname=verify,
+        answer_close_notify=not half_close,
     )
 
 
@@ -205,6 +210,21 @@ class TLSTransport:
     ``server_hostname``/``verify_hostname`` (``optionsForClientTLS``).
     reactor (for the handshake timeout and write flushing) defaults to the
     lower transport's ``reactor`` attribute.
+
+    Half-close is by close_notify, never by a FIN below (the transport
+    below closes once both directions are done).  ``loseWriteConnection``
+    flushes, sends close_notify and then calls ``writeConnectionLost`` of
+    an ``IHalfCloseableProtocol``.  For such a protocol the peer's
+    close_notify, received while this side can still write, calls
+    ``readConnectionLost`` instead of closing; ``connectionLost`` with
+    ``ConnectionDone`` follows once both close_notifies have gone.  Any
+    other protocol answers the peer's close_notify at once and closes, as
+    before.  TLS 1.3 allows the peer to keep sending after our
+    close_notify (RFC 8446 section 6.1).  TLS 1.2 (RFC 5246 section 7.2.1)
+    has a peer answer close_notify at once and drop what it had still to
+    send: such a peer ends the connection (``readConnectionLost`` then
+    ``ConnectionDone``) instead of answering; OpenSSL (two reactorsock
+    ends) does half-close over TLS 1.2 too.
     """
 
     __slots__ = (
@@ -231,6 +251,9 @@ class TLSTransport:
         "_close_after_handshake",
         "_tls_closed",
         "_pause_after_handshake",
+        "_half",
+        "_write_shut",
+        "_read_shut",
         "__weakref__",
     )
 
@@ -268,6 +291,9 @@ class TLSTransport:
         self._close_after_handshake = False
         self._tls_closed = False
         self._pause_after_handshake = False
+        self._half: Any = None
+        self._write_shut = False
+        self._read_shut = False
 
     def __repr__(self) -> str:
         role = "server" if self.server_side else "client"
@@ -291,7 +317,8 @@ class TLSTransport:
         self.transport = transport
         if self.reactor is None:
             self.reactor = getattr(transport, "reactor", None)
-        self._tls = _new_tls(self._context_factory, self.server_side)
+        self._half = IHalfCloseableProtocol(self.protocol, None)
+        self._tls = _new_tls(self._context_factory, self.server_side, self._half is not None)
         self._data_received = self.protocol.dataReceived
         self.connected = True
         if self._handshake_timeout is not None and self.reactor is not None:
@@ -316,10 +343,10 @@ class TLSTransport:
             if tls.error is not None:
                 self._fail(tls.error)
                 return
-            if tls.peer_closed_cleanly and not self._tls_closed:
-                self._tls_closed = True
-                self._close_below()
-                return
+            if tls.peer_closed_cleanly and not self._read_shut:
+                self._peer_closed()
+                if self._tls_closed or self.disconnected:
+                    return
         finally:
             self._dispatching = False
         self._flush()
@@ -359,6 +386,21 @@ class TLSTransport:
                 return Failure(e)
         return reason
 
+    def _peer_closed(self) -> None:
+        # The peer's close_notify: the end of its data.  A half-closeable
+        # protocol hears of it (and may go on writing); the connection is
+        # over once our close_notify has gone too (MemoryBIOTLS sent it at
+        # once for any other protocol).
+        self._read_shut = True
+        half = self._half
+        if half is not None and not self._tls_closed:
+            half.readConnectionLost()
+            if self._tls_closed or self.disconnected:
+                return  # it closed (loseConnection, or loseWriteConnection: both are done)
+        if half is None or self._tls.closed:
+            self._tls_closed = True
+            self._close_below()
+
     # -- handshake -------------------------------------------------------------
 
     def _handshake_finished(self) -> None:
@@ -381,6 +423,8 @@ class TLSTransport:
             listener()
         if self._close_after_handshake:
             self._shutdown()
+        elif self._write_shut:
+            self._shut_write()
 
     def _handshake_expired(self) -> None:
         self._timer = None
@@ -456,17 +500,31 @@ class TLSTransport:
             self._close_after_handshake = True
 
     def loseWriteConnection(self) -> None:
-        """See ``ITCPTransport.loseWriteConnection``: send close_notify, keep reading.
+        """See ``ITCPTransport.loseWriteConnection``: flush, send close_notify, keep reading.
 
-        The peer's close_notify in reply then closes the connection.
+        Later writes are dropped.  Before the handshake is done the
+        close_notify waits for it.  An ``IHalfCloseableProtocol`` then gets
+        ``writeConnectionLost`` (see the class docstring for the rest).
         """
-        if self._tls_closed or self.disconnected:
+        if self._write_shut or self._tls_closed or self.disconnecting or self.disconnected:
             return
-        if not self._tls.handshake_done:
-            self.loseConnection()
-            return
-        self._tls.close()
+        self._write_shut = True
+        if self._tls.handshake_done:
+            self._shut_write()
+
+    def _shut_write(self) -> None:
+        tls = self._tls
+        tls.close()  # encrypts what is queued, then the close_notify
         self._flush()
+        if self.disconnected or self._reason is not None:
+            return
+        done = tls.peer_closed_cleanly  # both directions are shut now
+        if done:
+            self._tls_closed = True
+        if self._half is not None:
+            self._half.writeConnectionLost()
+        if done and not self.disconnected:
+            self._close_below()
 
     def abortConnection(self) -> None:
         """See ``ITCPTransport.abortConnection``: drop everything and close below at once."""
@@ -480,7 +538,7 @@ class TLSTransport:
 
     def write(self, data: bytes) -> None:
         """See ``ITransport.write``: plaintext, encrypted and sent in coalesced records."""
-        if self.disconnected or self._tls_closed:  # until then, as TCP: still sent
+        if self.disconnected or self._tls_closed or self._write_shut:  # as TCP: still sent
             if isinstance(data, str):
                 raise TypeError("write() takes bytes, not str")
             return
@@ -725,9 +783,11 @@ def startTLS(  # noqa: N802 - Twisted API
 
     The connection's protocol stays the same and gets the ``TLSTransport``
     as its ``transport``; bytes written before the call go out in the
-    clear, ahead of the handshake.  server_side defaults to the
-    connection's role: client if it has a ``connector`` (it was made by
-    connectTCP/connectUNIX), server otherwise.  Bytes the peer sends
+    clear, ahead of the handshake, and a producer registered with the
+    connection moves to the ``TLSTransport``, as if registered there.
+    server_side defaults to the connection's role: client if it has a
+    ``connector`` (it was made by connectTCP/connectUNIX), server
+    otherwise.  Bytes the peer sends
     after its STARTTLS command must not already have been delivered to the
     protocol: the protocol must call this before the peer starts its
     handshake (as the STARTTLS command/response exchange ensures).
@@ -737,6 +797,13 @@ def startTLS(  # noqa: N802 - Twisted API
     if server_side is None:
         server_side = getattr(transport, "connector", None) is None
     protocol = transport.protocol
+    producer = getattr(transport, "producer", None)
+    if producer is not None:
+        # Moved up to the TLS layer, as if registered there: its writes are
+        # plaintext now, and the water marks that pause it are the TLS layer's.
+        streaming = bool(getattr(transport, "streamingProducer", True))
+        paused = bool(getattr(transport, "producerPaused", False))
+        transport.unregisterProducer()
     wrapper = TLSTransport(
         protocol,
         contextFactory,
@@ -750,6 +817,13 @@ def startTLS(  # noqa: N802 - Twisted API
         transport._half = None
     protocol.transport = wrapper
     wrapper._attach(transport)
+    if producer is not None:
+        wrapper.registerProducer(producer, streaming)
+        membrane = wrapper._membrane
+        if paused and streaming and membrane is not None:
+            # Paused below; resumed by the TLS layer after the handshake
+            # (``_release_producer``) unless paused there again by then.
+            membrane.held = True
     return wrapper
 
 

@@ -445,6 +445,61 @@ def test_pause_producing_holds_delivery():
     assert server.received == [b"held"]
 
 
+def test_pause_producing_holds_the_end_of_the_stream():
+    """A paused side sees the peer's close only after it resumes, as a real reader would."""
+    client, server, pump = connectedServerAndClient(Recorder, Recorder)
+    client.transport.write(b"before")
+    pump.flush()
+    server.transport.pauseProducing()
+    client.transport.loseConnection()
+    pump.flush()
+    assert [r.type for r in client.reasons] == [error.ConnectionDone]  # the closer is done
+    assert server.reasons == [] and not server.transport.disconnected
+    server.transport.write(b"to nobody")  # the peer is gone: lost, as on a closed socket
+    assert not pump.flush()
+    assert server.reasons == []
+    server.transport.resumeProducing()
+    pump.flush()
+    assert server.received == [b"before"]
+    assert [r.type for r in server.reasons] == [error.ConnectionDone]
+    assert client.received == []
+
+
+def test_pause_producing_holds_a_half_close():
+    """readConnectionLost waits for resumeProducing too."""
+    client, server, pump = connectedServerAndClient(HalfCloser, HalfCloser)
+    client.transport.write(b"request")
+    pump.flush()
+    server.transport.pauseProducing()
+    client.transport.loseWriteConnection()
+    pump.flush()
+    assert client.half == ["write"]
+    assert server.received == [b"request"] and server.half == []
+    assert client.reasons == [] and server.reasons == []
+    server.transport.resumeProducing()
+    pump.flush()
+    assert server.received == [b"request"]
+    assert server.half == ["read", "write"]
+    assert client.received == [b"reply"]
+    assert client.half == ["write", "read"]
+    assert [r.type for r in client.reasons] == [error.ConnectionDone]
+    assert [r.type for r in server.reasons] == [error.ConnectionDone]
+
+
+def test_paused_side_closing_before_it_resumes_is_told_once():
+    client, server, pump = connectedServerAndClient(Recorder, Recorder)
+    server.transport.pauseProducing()
+    client.transport.abortConnection()
+    pump.flush()
+    assert [r.type for r in client.reasons] == [error.ConnectionAborted]
+    assert server.reasons == []
+    server.transport.loseConnection()  # it stopped reading for good: the reset goes unseen
+    pump.flush()
+    server.transport.resumeProducing()
+    pump.flush()
+    assert [r.type for r in server.reasons] == [error.ConnectionLost]
+
+
 def test_pull_producer_is_resumed_and_stopped():
     class Pull:
         def __init__(self, transport, chunks):

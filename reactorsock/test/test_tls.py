@@ -31,6 +31,8 @@ from reactorsock.tls import (
     TLSError,
     TLSTransport,
     TLSTruncationError,
+    TLSv1_2,
+    TLSv1_3,
     TLSWrappingFactory,
     make_ca,
     make_certificate,
@@ -386,6 +388,66 @@ def test_starttls_upgrade_mid_stream(reactor, ports, pki):
         startTLS(c.transport, StartTLSClient.options)
 
 
+class StartTLSSink(StartTLSServer):
+    """``StartTLSServer`` that only records what arrives over TLS."""
+
+    def dataReceived(self, data):
+        if isinstance(self.transport, TLSTransport):
+            self.data += data
+            return
+        super().dataReceived(data)
+
+
+class StartTLSWithProducer(Recorder):
+    """Registers a push producer on the plain connection, then starts TLS and resumes it."""
+
+    options = None
+    payload = b""
+
+    def connectionMade(self):
+        super().connectionMade()
+        self.pusher = Pusher(self.transport, self.payload)
+        self.transport.registerProducer(self.pusher, True)
+        self.transport.write(b"STARTTLS\r\n")
+
+    def dataReceived(self, data):
+        assert data == b"OK\r\n"
+        self.tls = startTLS(self.transport, self.options)
+        self.pusher.transport = self.tls
+        self.pusher.resumeProducing()  # the handshake has not even started on the server
+        self.pauses_before_handshake = self.pusher.pauses
+
+
+def test_starttls_moves_a_registered_producer_to_the_tls_layer(reactor, ports, pki):
+    """A producer registered before ``startTLS`` is paused by the TLS layer and sees it through."""
+    payload = os.urandom(1024 * 1024)
+    server = Recording(StartTLSSink)
+    StartTLSSink.options = server_options(pki["server"])
+    StartTLSWithProducer.options = client_options(pki)
+    StartTLSWithProducer.payload = payload
+    p = reactor.listenTCP(0, server, interface=LOCAL)
+    ports.append(p)
+    client = Recording(StartTLSWithProducer)
+    reactor.connectTCP(LOCAL, p.getHost().port, client)
+    iterate_until(reactor, lambda: client.protocols and hasattr(client.protocols[0], "tls"))
+    c = client.protocols[0]
+    tls, pusher = c.tls, c.pusher
+    assert tls.producer is pusher and tls.streamingProducer
+    assert tls.transport.producer is not pusher  # the plain connection let it go
+    # The plaintext waiting for the handshake passed the high-water mark: paused.
+    assert c.pauses_before_handshake > 0
+    iterate_until(reactor, lambda: server.protocols)
+    s = server.protocols[0]
+    iterate_until(reactor, lambda: len(s.data) >= len(payload), timeout=30)
+    assert hashlib.sha256(s.data).digest() == hashlib.sha256(payload).digest()
+    assert tls.producer is None  # the pusher unregistered from the TLS layer when done
+    assert tls.transport.producer is None
+    tls.loseConnection()
+    wait_closed(reactor, c, s)
+    assert c.reason.check(error.ConnectionDone), c.reason
+    assert s.reason.check(error.ConnectionDone), s.reason
+
+
 def test_handshake_timeout(reactor, ports, pki):
     """A client that connects and never speaks TLS is dropped after the timeout."""
     server = Recording()
@@ -493,20 +555,28 @@ TLS_CHECKS = (
     conformance.check_write_types,
     conformance.check_typed_memoryview_writes,
 )
+#: Half-close is TLS 1.3's: close_notify one way while data still flows the other.
+TLS13_CHECKS = (
+    conformance.check_half_close_client_first,
+    conformance.check_half_close_server_first,
+)
 
 
-@pytest.mark.parametrize("check", TLS_CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("check", TLS_CHECKS + TLS13_CHECKS, ids=lambda c: c.__name__)
 def test_conformance_tls_over_tcp(reactor, pki, check):
     """The stream-transport conformance checks, over TLS over TCP.
 
-    Half-close is left out (TLS has no half-close over a TCP FIN).  Flow
+    Half-close is a close_notify one way (TLS has no half-close over a TCP
+    FIN), checked over TLS 1.3, where the peer may go on sending.  Flow
     control is that of the transport below, which holds ciphertext: the
     streaming-producer check reads its water marks there and allows one
     record's framing on top of a chunk.
     """
+    minimum = TLSv1_3 if check in TLS13_CHECKS else TLSv1_2
 
     def make_pair(reactor, server_factory, client_factory):
-        port = reactor.listenSSL(0, server_factory, server_options(pki["server"]), interface=LOCAL)
+        options = server_options(pki["server"], raiseMinimumTo=minimum)
+        port = reactor.listenSSL(0, server_factory, options, interface=LOCAL)
         reactor.connectSSL(LOCAL, port.getHost().port, client_factory, client_options(pki))
         return port.stopListening
 

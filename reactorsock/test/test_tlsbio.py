@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from OpenSSL import SSL
 
 from reactorsock._certs import make_ca, make_certificate
 from reactorsock._tlsbio import MemoryBIOTLS, TLSError, TLSTruncationError
@@ -207,6 +208,32 @@ def test_close_notify_is_a_clean_close(pki, chunking):
     assert bytes(b.received) == b"last words"
     assert server.peer_closed_cleanly and server.closed
     assert client.peer_closed_cleanly  # the server answered with its own close_notify
+    assert server.receive_ciphertext(b"") == b""
+    assert client.receive_ciphertext(b"") == b""
+
+
+@pytest.mark.parametrize("version", [SSL.TLS1_2_VERSION, SSL.TLS1_3_VERSION], ids=["1.2", "1.3"])
+def test_half_close_when_close_notify_is_not_answered(pki, version):
+    """With answer_close_notify false, data still flows both ways after one close_notify."""
+    context = server_options(pki["server"]).getContext()
+    context.set_max_proto_version(version)
+    options = optionsForClientTLS("localhost", trustRoot=pki["ca"].certificate)
+    client = MemoryBIOTLS(options.getContext(), server_side=False, server_hostname="localhost",
+                          answer_close_notify=False)  # fmt: skip
+    server = MemoryBIOTLS(context, server_side=True, answer_close_notify=False)
+    a, b = pump(client, server)
+    client.send_plaintext(b"request")
+    client.close()
+    pump(a, b)
+    assert bytes(b.received) == b"request"
+    assert server.peer_closed_cleanly and not server.closed  # not answered yet
+    server.send_plaintext(b"response")
+    pump(a, b)
+    assert bytes(a.received) == b"response"  # read after our own close_notify
+    assert not client.peer_closed_cleanly
+    server.close()
+    pump(a, b)
+    assert client.peer_closed_cleanly and a.error is None and b.error is None
     assert server.receive_ciphertext(b"") == b""
     assert client.receive_ciphertext(b"") == b""
 
