@@ -29,8 +29,41 @@ _SERVER_ADDRESS = IPv4Address("TCP", "127.0.0.1", 8080)
 _serials = itertools.count(1)
 
 
+class RecordedAddressesAndOptions:
+    """Addresses and TCP options of a fake transport: given, or recorded, never applied.
+
+    The one base of ``FakeTransport`` and ``testing.StringTransport``; the
+    subclass sets ``hostAddress``, ``peerAddress``, ``tcpNoDelay`` and
+    ``tcpKeepAlive`` in its ``__init__``.
+    """
+
+    def getPeer(self) -> Any:
+        """See ``ITransport.getPeer``: ``peerAddress``."""
+        return self.peerAddress
+
+    def getHost(self) -> Any:
+        """See ``ITransport.getHost``: ``hostAddress``."""
+        return self.hostAddress
+
+    def getTcpNoDelay(self) -> bool:
+        """See ``ITCPTransport.getTcpNoDelay``; the recorded ``tcpNoDelay``."""
+        return self.tcpNoDelay
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpNoDelay``; records ``tcpNoDelay``."""
+        self.tcpNoDelay = bool(enabled)
+
+    def getTcpKeepAlive(self) -> bool:
+        """See ``ITCPTransport.getTcpKeepAlive``; the recorded ``tcpKeepAlive``."""
+        return self.tcpKeepAlive
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """See ``ITCPTransport.setTcpKeepAlive``; records ``tcpKeepAlive``."""
+        self.tcpKeepAlive = bool(enabled)
+
+
 @implementer(ITCPTransport, IConsumer, IPushProducer)
-class FakeTransport:
+class FakeTransport(RecordedAddressesAndOptions):
     """One end of an in-memory connection; an ``IOPump`` moves its bytes.
 
     ``write`` queues bytes until the pump delivers them to the peer's
@@ -105,30 +138,6 @@ class FakeTransport:
     def loseWriteConnection(self) -> None:
         """See ``ITCPTransport.loseWriteConnection``: half-close once the queue drains."""
         self.writeDisconnecting = True
-
-    def getPeer(self) -> Any:
-        """See ``ITransport.getPeer``."""
-        return self.peerAddress
-
-    def getHost(self) -> Any:
-        """See ``ITransport.getHost``."""
-        return self.hostAddress
-
-    def getTcpNoDelay(self) -> bool:
-        """See ``ITCPTransport.getTcpNoDelay``."""
-        return self.tcpNoDelay
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        """See ``ITCPTransport.setTcpNoDelay``; recorded only."""
-        self.tcpNoDelay = bool(enabled)
-
-    def getTcpKeepAlive(self) -> bool:
-        """See ``ITCPTransport.getTcpKeepAlive``."""
-        return self.tcpKeepAlive
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        """See ``ITCPTransport.setTcpKeepAlive``; recorded only."""
-        self.tcpKeepAlive = bool(enabled)
 
     def registerProducer(self, producer: Any, streaming: bool) -> None:
         """See ``IConsumer.registerProducer``; a pull producer is resumed on each pump."""

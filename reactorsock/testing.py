@@ -22,7 +22,13 @@ from typing import Any
 from zope.interface import implementer
 
 from reactorsock import error
-from reactorsock._iosim import FakeTransport, IOPump, connect_pair, connectedServerAndClient
+from reactorsock._iosim import (
+    FakeTransport,
+    IOPump,
+    RecordedAddressesAndOptions,
+    connect_pair,
+    connectedServerAndClient,
+)
 from reactorsock.address import IPv4Address, IPv6Address, UNIXAddress
 from reactorsock.defer import fail, succeed
 from reactorsock.failure import Failure
@@ -62,7 +68,7 @@ __all__ = [
 
 
 @implementer(ITCPTransport, IConsumer, IPushProducer)
-class StringTransport:
+class StringTransport(RecordedAddressesAndOptions):
     """A TCP transport that keeps what is written in ``io`` (a ``BytesIO``).
 
     ``value()`` returns everything written since the last ``clear()``.
@@ -70,6 +76,9 @@ class StringTransport:
     (and ``aborted``); ``loseWriteConnection`` sets ``writeDisconnecting``.
     As a push producer (the reading side of the connection) it records
     ``producerState``: ``"producing"``, ``"paused"`` or ``"stopped"``.
+    ``getHost()``/``getPeer()`` return ``hostAddress`` (default TCP
+    10.0.0.1:12345) and ``peerAddress`` (default TCP 10.0.0.2:54321); TCP
+    options are recorded in ``tcpNoDelay``/``tcpKeepAlive``, never applied.
     """
 
     def __init__(self, hostAddress: Any = None, peerAddress: Any = None) -> None:
@@ -117,30 +126,6 @@ class StringTransport:
     def loseWriteConnection(self) -> None:
         """See ``ITCPTransport.loseWriteConnection``; sets ``writeDisconnecting``."""
         self.writeDisconnecting = True
-
-    def getPeer(self) -> Any:
-        """See ``ITransport.getPeer``: ``peerAddress``, by default TCP 10.0.0.2:54321."""
-        return self.peerAddress
-
-    def getHost(self) -> Any:
-        """See ``ITransport.getHost``: ``hostAddress``, by default TCP 10.0.0.1:12345."""
-        return self.hostAddress
-
-    def getTcpNoDelay(self) -> bool:
-        """See ``ITCPTransport.getTcpNoDelay``; the recorded ``tcpNoDelay``."""
-        return self.tcpNoDelay
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        """See ``ITCPTransport.setTcpNoDelay``; records ``tcpNoDelay``."""
-        self.tcpNoDelay = bool(enabled)
-
-    def getTcpKeepAlive(self) -> bool:
-        """See ``ITCPTransport.getTcpKeepAlive``; the recorded ``tcpKeepAlive``."""
-        return self.tcpKeepAlive
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        """See ``ITCPTransport.setTcpKeepAlive``; records ``tcpKeepAlive``."""
-        self.tcpKeepAlive = bool(enabled)
 
     def registerProducer(self, producer: Any, streaming: bool) -> None:
         """See ``IConsumer.registerProducer``; records ``producer`` and ``streaming``."""
